@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` (whole system, locally) and `make test`.
+# Both set up what they need first: a virtualenv with brandpulse, and the system packages.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint pytest setup system-deps bench stack-down clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+run: setup  ## run the whole system locally: stack, worker, synthetic traffic (Ctrl-C stops)
+	$(BIN)/brandpulse run
+
+test: setup  ## lint, type-check and run every test (starts its own stack on free ports)
+	$(MAKE) lint
+	$(BIN)/pytest
+
+lint:  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup  ## throughput and latency benchmarks (see bench/README.md)
+	$(BIN)/python -m bench.throughput
+
+stack-down:  ## stop the local stack
+	$(BIN)/brandpulse stack down
+
+setup: $(VENV)/.installed system-deps
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+system-deps:
+	@scripts/install-system-deps
+
+clean:  ## remove the virtualenv and the local stack's state (stop the stack first)
+	rm -rf $(VENV) .brandpulse

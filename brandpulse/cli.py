@@ -1,0 +1,260 @@
+"""The ``brandpulse`` command: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+
+from brandpulse import __version__
+from brandpulse.config import Config, ConfigError, load_config
+from brandpulse.errors import BrandpulseError, UsageError
+
+Handler = Callable[[argparse.Namespace, Config], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        config = load_config(args.config)
+        return int(args.handler(args, config))
+    except ConfigError as exc:
+        print(f"brandpulse: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except BrandpulseError as exc:
+        print(f"brandpulse: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("brandpulse: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brandpulse",
+        description="Real-time social media monitoring for brand teams.",
+        epilog="Configuration: brandpulse.toml (or --config / $BRANDPULSE_CONFIG), overridden "
+        "by BRANDPULSE_<SECTION>__<KEY> environment variables. See README.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"brandpulse {__version__}")
+    parser.add_argument("--config", metavar="FILE", help="config file (default: ./brandpulse.toml)")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_run(commands)
+    _add_stack(commands)
+    _add_worker(commands)
+    _add_synthetic(commands)
+    _add_import(commands)
+    return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    handler: Handler,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=summary, description=description or summary)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "run",
+        "run the whole system locally: stack, worker and synthetic traffic",
+        _run,
+        "Start the local stack (Kafka, Prometheus, Alertmanager) if it is not running, then the "
+        "worker and the synthetic connector. Ctrl-C stops the worker and the connector; the "
+        "stack stays up until `brandpulse stack down`.",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this long (default: run until Ctrl-C)",
+    )
+    _add_synthetic_options(parser)
+
+
+def _add_stack(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "stack",
+        "start, stop or inspect the local Kafka, Prometheus and Alertmanager",
+        _stack,
+        "Manage the local stack on loopback. `up` starts what is not running and waits until "
+        "each service is healthy (running it twice is fine); `down` stops exactly the processes "
+        "`up` started; `status` prints a table and exits 0 only if all are healthy (3 if not).",
+    )
+    parser.add_argument("action", choices=["up", "down", "status"])
+
+
+def _add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "worker",
+        "run the stream worker (Faust) in the foreground",
+        _worker,
+        "Consume the raw topic, validate and count events, dead-letter invalid ones, and serve "
+        "Prometheus metrics at http://WEB_HOST:WEB_PORT/metrics.",
+    )
+    parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def _add_synthetic(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "synthetic",
+        "publish seeded synthetic traffic to Kafka",
+        _synthetic,
+        "Publish a realistic, reproducible mix of events for the configured brands. Stops after "
+        "--count events or --duration seconds of event time, else runs until Ctrl-C.",
+    )
+    limit = parser.add_mutually_exclusive_group()
+    limit.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    limit.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this many seconds of event time",
+    )
+    parser.add_argument(
+        "--start",
+        type=_timestamp,
+        metavar="TIME",
+        help="event time of the first event, RFC 3339 (default: now)",
+    )
+    parser.add_argument(
+        "--no-pace", action="store_true", help="publish as fast as possible instead of in real time"
+    )
+    _add_synthetic_options(parser)
+
+
+def _add_synthetic_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rate",
+        type=float,
+        metavar="EVENTS_PER_S",
+        help="base event rate (default: [synthetic] rate)",
+    )
+    parser.add_argument("--seed", type=int, help="random seed (default: [synthetic] seed)")
+    parser.add_argument(
+        "--scenario",
+        choices=["none", "negative-burst", "slow-care"],
+        help="trouble to inject (default: [synthetic] scenario)",
+    )
+    parser.add_argument("--scenario-brand", metavar="BRAND", help="the brand the scenario hits")
+
+
+def _add_import(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "import",
+        "publish events from a JSON-lines file",
+        _import,
+        "Read one event per line (`-` for stdin), publish valid ones and send each invalid line "
+        "to the dead-letter topic with its reason; invalid lines are named on stderr. "
+        "Exit status: 0 when every line was handled, 1 with --strict if any was invalid.",
+    )
+    parser.add_argument("file", type=Path, help="JSON-lines file, or - for stdin")
+    parser.add_argument("--dry-run", action="store_true", help="validate only, publish nothing")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any line was invalid")
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone, e.g. {text}Z")
+    return value
+
+
+def _with_synthetic_options(args: argparse.Namespace, config: Config) -> Config:
+    overrides = {
+        key: getattr(args, key)
+        for key in ("rate", "seed", "scenario", "scenario_brand")
+        if getattr(args, key, None) is not None
+    }
+    if overrides.get("rate", 1) <= 0:
+        raise UsageError("--rate must be positive")
+    if "scenario_brand" in overrides and overrides["scenario_brand"] not in config.brand_names:
+        raise UsageError(f"--scenario-brand {overrides['scenario_brand']!r} is not configured")
+    synthetic = msgspec.structs.replace(config.synthetic, **overrides)
+    return msgspec.structs.replace(config, synthetic=synthetic)
+
+
+def _terminate_as_interrupt() -> None:
+    """Let SIGTERM unwind like Ctrl-C, so connectors flush their producer on the way out."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    from brandpulse.local_run import run_local
+
+    _terminate_as_interrupt()
+    return run_local(
+        _with_synthetic_options(args, config), duration=args.duration, config_file=args.config
+    )
+
+
+def _stack(args: argparse.Namespace, config: Config) -> int:
+    from brandpulse.stack import Stack, format_status
+
+    stack = Stack(config)
+    if args.action == "up":
+        stack.up()
+    elif args.action == "down":
+        stack.down()
+    else:
+        statuses = stack.status()
+        print(format_status(statuses))
+        return 0 if all(s.state == "healthy" for s in statuses) else 3
+    return 0
+
+
+def _worker(args: argparse.Namespace, config: Config) -> int:
+    from streams.app import run_worker
+
+    run_worker(config, args.loglevel)
+    return 0
+
+
+def _synthetic(args: argparse.Namespace, config: Config) -> int:
+    from connectors.synthetic.connector import run_synthetic
+
+    _terminate_as_interrupt()
+    if args.count is not None and args.count < 0:
+        raise UsageError("--count must not be negative")
+    run_synthetic(
+        _with_synthetic_options(args, config),
+        count=args.count,
+        duration=args.duration,
+        pace=not args.no_pace,
+        start=args.start,
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace, config: Config) -> int:
+    from connectors.jsonl import import_file
+
+    _terminate_as_interrupt()
+    result = import_file(config, args.file, dry_run=args.dry_run)
+    return 1 if args.strict and result.dead_lettered else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

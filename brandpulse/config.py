@@ -1,0 +1,186 @@
+"""Configuration: one TOML file, overridden key by key from the environment.
+
+``BRANDPULSE_<SECTION>__<KEY>`` overrides ``[section] key`` (``BRANDPULSE_KAFKA__BOOTSTRAP``).
+Secrets never live here: connectors read them from their own environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import msgspec
+
+from brandpulse.contract import BrandName, Platform
+
+ENV_PREFIX: Final = "BRANDPULSE_"
+CONFIG_ENV: Final = "BRANDPULSE_CONFIG"
+DEFAULT_FILE: Final = "brandpulse.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the file, key or variable."""
+
+
+class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class KafkaConfig(Section):
+    bootstrap: str = ""
+    """Comma-separated host:port list; empty means the local stack's broker."""
+    raw_topic: str = "brandpulse.events"
+    dead_letter_topic: str = "brandpulse.deadletter"
+    partitions: int = 6
+    replication_factor: int = 1
+
+
+class WorkerConfig(Section):
+    app_id: str = "brandpulse-worker"
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+
+
+class StackConfig(Section):
+    state_dir: str = ".brandpulse"
+    """Configs, data, logs and pid files of the local services."""
+    cache_dir: str = ".brandpulse/cache"
+    """Downloads kept across stacks (Kafka's jars)."""
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9097
+    kafka_heap: str = "1g"
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9093
+    scrape_interval: str = "5s"
+    start_timeout: float = 90.0
+
+
+class SyntheticConfig(Section):
+    seed: int = 42
+    rate: float = 50.0
+    """Events per second of event time; with ``pace`` the connector also sends at this rate."""
+    scenario: Literal["none", "negative-burst", "slow-care"] = "none"
+    scenario_brand: str = ""
+    """The brand the scenario hits; empty means the first configured brand."""
+    scenario_start: float = 60.0
+    """Seconds of event time after the start at which the scenario begins."""
+    scenario_duration: float = 300.0
+
+
+class BrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: BrandName
+    keywords: list[str] = []
+    competitors: list[BrandName] = []
+    accounts: dict[Platform, list[str]] = {}
+    """The brand's own account handles per platform (its replies count as care answers)."""
+
+    def handle_on(self, platform: str) -> str:
+        """The brand's main handle on a platform, or its name where none is configured."""
+        handles = self.accounts.get(platform)  # type: ignore[call-overload]
+        return str(handles[0]) if handles else self.name
+
+
+def _demo_brands() -> list[BrandConfig]:
+    return [
+        BrandConfig(
+            name="acme",
+            keywords=["acme"],
+            competitors=["globex"],
+            accounts={"x": ["acme", "acme_help"], "mastodon": ["acme"], "facebook": ["acme"]},
+        ),
+        BrandConfig(
+            name="globex",
+            keywords=["globex"],
+            competitors=["acme"],
+            accounts={"x": ["globex"], "instagram": ["globex"], "reddit": ["globex_team"]},
+        ),
+        BrandConfig(
+            name="kaffeehaus",
+            keywords=["kaffeehaus"],
+            accounts={"x": ["kaffeehaus_de"], "instagram": ["kaffeehaus"], "bluesky": ["kh"]},
+        ),
+    ]
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    kafka: KafkaConfig = msgspec.field(default_factory=KafkaConfig)
+    worker: WorkerConfig = msgspec.field(default_factory=WorkerConfig)
+    stack: StackConfig = msgspec.field(default_factory=StackConfig)
+    synthetic: SyntheticConfig = msgspec.field(default_factory=SyntheticConfig)
+    brands: list[BrandConfig] = msgspec.field(default_factory=_demo_brands)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka.bootstrap or f"127.0.0.1:{self.stack.kafka_port}"
+
+    @property
+    def brand_names(self) -> frozenset[str]:
+        return frozenset(brand.name for brand in self.brands)
+
+
+_SECTIONS: Final = {
+    "kafka": KafkaConfig.__struct_fields__,
+    "worker": WorkerConfig.__struct_fields__,
+    "stack": StackConfig.__struct_fields__,
+    "synthetic": SyntheticConfig.__struct_fields__,
+}
+"""The sections and keys that environment variables may override."""
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read the config file (if any), apply environment overrides, and validate the result.
+
+    The file is ``path``, else ``$BRANDPULSE_CONFIG``, else ``./brandpulse.toml`` if it exists;
+    with none of them the built-in defaults apply.
+    """
+    env = os.environ if env is None else env
+    source, data = _read_file(path or env.get(CONFIG_ENV))
+    if _apply_overrides(data, env):
+        source += " with environment overrides"
+    try:
+        config = msgspec.convert(data, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    _check(config, source)
+    return config
+
+
+def _read_file(path: str | Path | None) -> tuple[str, dict[str, Any]]:
+    if path is None:
+        if not Path(DEFAULT_FILE).exists():
+            return "built-in defaults", {}
+        path = DEFAULT_FILE
+    try:
+        with Path(path).open("rb") as handle:
+            return str(path), tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _apply_overrides(data: dict[str, Any], env: Mapping[str, str]) -> bool:
+    applied = False
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if key not in _SECTIONS.get(section, ()):
+            raise ConfigError(f"environment variable {name} names no setting")
+        data.setdefault(section, {})[key] = value
+        applied = True
+    return applied
+
+
+def _check(config: Config, source: str) -> None:
+    if not config.brands:
+        raise ConfigError(f"{source}: configure at least one [[brands]] entry")
+    names = [brand.name for brand in config.brands]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{source}: brand names must be unique, got {names}")
+    unknown = {c for b in config.brands for c in b.competitors} - set(names)
+    if unknown:
+        raise ConfigError(f"{source}: competitors {sorted(unknown)} are not configured brands")

@@ -1,0 +1,1 @@
+"""Connectors: bring platform events in, normalized to the event contract, and publish them."""

@@ -1,0 +1,1 @@
+"""The synthetic connector: seeded, realistic traffic for demos, tests and benchmarks."""

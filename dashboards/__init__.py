@@ -1,0 +1,1 @@
+"""Monitoring as code: Prometheus scrape config, rules, Alertmanager routing, Grafana boards."""

@@ -1,0 +1,1 @@
+"""The stream worker: a Faust app around brandpulse's pure core."""

@@ -1,0 +1,118 @@
+"""The metrics exporter: reads the core's running totals when Prometheus scrapes.
+
+The core counts in plain dicts on the hot path; turning them into metric families happens only
+per scrape, so the cost of metrics does not grow with the event rate.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from brandpulse import __version__
+from brandpulse.contract import Reason
+from brandpulse.ingest import IngestStats
+
+
+@dataclass
+class WorkerHealth:
+    """What the runtime knows about itself, as opposed to what it computed."""
+
+    started: float = field(default_factory=time.time)
+    last_message: float = 0.0
+    assigned_partitions: Callable[[], int] = lambda: 0
+
+
+class WorkerCollector(Collector):
+    def __init__(self, stats: IngestStats, health: WorkerHealth) -> None:
+        self.stats = stats
+        self.health = health
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._events()
+        yield from self._health()
+
+    def _events(self) -> Iterator[Metric]:
+        stats = self.stats
+        events = CounterMetricFamily(
+            "brandpulse_events", "Valid events processed.", labels=["brand", "platform", "kind"]
+        )
+        for (brand, platform, kind), count in sorted(stats.events.items()):
+            events.add_metric([brand, platform, kind], count)
+        yield events
+        dead = CounterMetricFamily(
+            "brandpulse_dead_letters",
+            "Records sent to the dead-letter topic, by reason.",
+            labels=["reason"],
+        )
+        for reason in Reason:
+            dead.add_metric([reason.value], stats.dead_letters.get(reason, 0))
+        yield dead
+        lag = HistogramMetricFamily(
+            "brandpulse_processing_lag_seconds",
+            "Seconds from an event's time to its processing by the worker.",
+            labels=["platform"],
+        )
+        for platform, histogram in sorted(stats.lag.items()):
+            buckets = [(_le(bound), count) for bound, count in histogram.cumulative()]
+            lag.add_metric([platform], buckets, histogram.sum)
+        yield lag
+        newest = GaugeMetricFamily(
+            "brandpulse_last_event_timestamp_seconds",
+            "Event time of the newest event processed, by brand and platform.",
+            labels=["brand", "platform"],
+        )
+        for (brand, platform), when in sorted(stats.newest_event_time.items()):
+            newest.add_metric([brand, platform], when)
+        yield newest
+
+    def _health(self) -> Iterator[Metric]:
+        health = self.health
+        yield CounterMetricFamily(
+            "brandpulse_worker_messages", "Kafka messages consumed.", value=self.stats.messages
+        )
+        yield GaugeMetricFamily(
+            "brandpulse_worker_start_time_seconds",
+            "When the worker started, in seconds since the epoch.",
+            value=health.started,
+        )
+        yield GaugeMetricFamily(
+            "brandpulse_worker_last_message_timestamp_seconds",
+            "Wall-clock time the worker last handled a message (0 before the first).",
+            value=health.last_message,
+        )
+        yield GaugeMetricFamily(
+            "brandpulse_worker_assigned_partitions",
+            "Partitions of the raw topic assigned to this worker.",
+            value=health.assigned_partitions(),
+        )
+        info = InfoMetricFamily("brandpulse_build", "The running brandpulse version.")
+        info.add_metric([], {"version": __version__})
+        yield info
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if math.isinf(bound) else repr(bound)
+
+
+def worker_registry(stats: IngestStats, health: WorkerHealth) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WorkerCollector(stats, health))
+    registry.register(ProcessCollector(registry=None))
+    return registry
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    return generate_latest(registry)

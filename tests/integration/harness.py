@@ -1,0 +1,185 @@
+"""Helpers for tests against the real local stack: environments, workers, Kafka and Prometheus."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from brandpulse.config import Config, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class StackEnv:
+    """Environment variables that point brandpulse at the test stack, plus per-test names."""
+
+    env: dict[str, str]
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def isolated(self) -> StackEnv:
+        """The same stack with fresh topics and consumer group, so tests do not see each other."""
+        tag = uuid.uuid4().hex[:8]
+        return StackEnv(
+            self.env,
+            {
+                "BRANDPULSE_KAFKA__RAW_TOPIC": f"test-{tag}.events",
+                "BRANDPULSE_KAFKA__DEAD_LETTER_TOPIC": f"test-{tag}.deadletter",
+                "BRANDPULSE_WORKER__APP_ID": f"test-{tag}-worker",
+            },
+        )
+
+    @property
+    def all(self) -> dict[str, str]:
+        return {**self.env, **self.extra}
+
+    @property
+    def config(self) -> Config:
+        return load_config(REPO / "brandpulse.toml", env=self.all)
+
+    def process_env(self) -> dict[str, str]:
+        return {**os.environ, **self.all, "BRANDPULSE_CONFIG": str(REPO / "brandpulse.toml")}
+
+
+def stack_env(state_dir: Path) -> StackEnv:
+    return StackEnv(
+        {
+            "BRANDPULSE_STACK__STATE_DIR": str(state_dir),
+            "BRANDPULSE_STACK__CACHE_DIR": str(REPO / ".brandpulse" / "cache"),
+            "BRANDPULSE_STACK__KAFKA_PORT": str(free_port()),
+            "BRANDPULSE_STACK__KAFKA_CONTROLLER_PORT": str(free_port()),
+            "BRANDPULSE_STACK__PROMETHEUS_PORT": str(free_port()),
+            "BRANDPULSE_STACK__ALERTMANAGER_PORT": str(free_port()),
+            "BRANDPULSE_STACK__SCRAPE_INTERVAL": "1s",
+            "BRANDPULSE_STACK__KAFKA_HEAP": "512m",
+            "BRANDPULSE_WORKER__WEB_PORT": str(free_port()),
+        }
+    )
+
+
+def brandpulse(
+    stack: StackEnv, *args: str, timeout: float = 120, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "brandpulse.cli", *args],
+        env=stack.process_env(),
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def eventually(
+    probe: Callable[[], T], done: Callable[[T], bool], timeout: float = 60.0, step: float = 0.25
+) -> T:
+    """Poll ``probe`` until ``done`` holds for its value; return the last value either way."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(step)
+        value = probe()
+    return value
+
+
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Samples of a /metrics page keyed by name and sorted labels."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return sum(
+        value
+        for (sample, pairs), value in samples.items()
+        if sample == name and all((k, v) in pairs for k, v in labels.items())
+    )
+
+
+def prometheus_query(port: int, query: str) -> list[dict[str, Any]]:
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = json.load(response)
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])
+
+
+@contextmanager
+def running_worker(stack: StackEnv, log_dir: Path) -> Iterator[str]:
+    """A real ``brandpulse worker`` process; yields its /metrics URL once it answers."""
+    config = stack.config
+    url = f"http://127.0.0.1:{config.worker.web_port}/metrics"
+    log_path = log_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "brandpulse.cli", "worker"],
+            env=stack.process_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        up = eventually(lambda: bool(scrape(url)) or process.poll() is not None, bool, 90)
+        assert up and process.poll() is None, f"worker did not start:\n{log_path.read_text()}"
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
+    """All records of a topic from the start, waiting until at least ``expected`` are there."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=1000,
+    )
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < expected and time.monotonic() < deadline:
+            records.extend(consumer)
+    finally:
+        consumer.close()
+    return records

@@ -1,0 +1,97 @@
+"""Configuration: the documented file equals the defaults; environment overrides; clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brandpulse.config import Config, ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_documented_config_file_matches_the_built_in_defaults() -> None:
+    assert load_config(REPO / "brandpulse.toml", env={}) == Config()
+
+
+def test_environment_overrides_a_key_and_converts_its_type() -> None:
+    config = load_config(
+        REPO / "brandpulse.toml",
+        env={
+            "BRANDPULSE_KAFKA__BOOTSTRAP": "k1:9092,k2:9092",
+            "BRANDPULSE_WORKER__WEB_PORT": "7001",
+        },
+    )
+    assert config.bootstrap == "k1:9092,k2:9092"
+    assert config.worker.web_port == 7001
+
+
+def test_bootstrap_defaults_to_the_local_stack_broker() -> None:
+    config = load_config(REPO / "brandpulse.toml", env={"BRANDPULSE_STACK__KAFKA_PORT": "19092"})
+    assert config.bootstrap == "127.0.0.1:19092"
+
+
+def test_config_file_comes_from_the_environment_variable(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[kafka]\nraw_topic = "other"\n[[brands]]\nname = "solo"\n')
+    config = load_config(env={"BRANDPULSE_CONFIG": str(path)})
+    assert config.kafka.raw_topic == "other"
+    assert config.brand_names == {"solo"}
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[kafak]\n", {}, "{path}: Object contains unknown field `kafak`"),
+        (
+            "[worker]\nweb_port = 'x'\n",
+            {},
+            "{path}: Expected `int`, got `str` - at `$.worker.web_port`",
+        ),
+        (
+            "[worker\n",
+            {},
+            "{path}: not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 8)",
+        ),
+        (
+            "",
+            {"BRANDPULSE_WORKER__PORT": "1"},
+            "environment variable BRANDPULSE_WORKER__PORT names no setting",
+        ),
+        (
+            "",
+            {"BRANDPULSE_WORKER__WEB_PORT": "abc"},
+            "{path} with environment overrides: Expected `int`, got `str` - at `$.worker.web_port`",
+        ),
+        ("brands = []\n", {}, "{path}: configure at least one [[brands]] entry"),
+        (
+            "[[brands]]\nname = 'a'\n[[brands]]\nname = 'a'\n",
+            {},
+            "{path}: brand names must be unique, got ['a', 'a']",
+        ),
+        (
+            "[[brands]]\nname = 'a'\ncompetitors = ['b']\n",
+            {},
+            "{path}: competitors ['b'] are not configured brands",
+        ),
+        (
+            "[[brands]]\nname = 'A B'\n",
+            {},
+            "{path}: Expected `str` matching regex '^[a-z0-9][a-z0-9_-]{{0,62}}$' - at `$.brands[0].name`",
+        ),
+    ],
+)
+def test_bad_configuration_is_refused_clearly(
+    tmp_path: Path, text: str, env: dict[str, str], message: str
+) -> None:
+    path = tmp_path / "brandpulse.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env=env)
+    assert str(caught.value) == message.format(path=path)
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config file .*nope.toml does not exist"):
+        load_config(tmp_path / "nope.toml", env={})
