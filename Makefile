@@ -22,7 +22,8 @@ lint:  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: setup  ## throughput and latency benchmarks (see bench/README.md)
+bench: setup  ## throughput and latency benchmarks on the local stack (see bench/README.md)
+	$(BIN)/brandpulse stack up
 	$(BIN)/python -m bench.throughput
 
 stack-down:  ## stop the local stack

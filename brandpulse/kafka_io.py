@@ -54,14 +54,13 @@ def admin_client(bootstrap: str, timeout_ms: int = BOOTSTRAP_TIMEOUT_MS) -> Iter
 
 def make_producer(bootstrap: str, client_id: str, **settings: Any) -> Any:
     """A producer that fails fast (and clearly) when no broker answers."""
+    options = {"linger_ms": 20, "max_request_size": MAX_REQUEST_BYTES, **settings}
     try:
         return KafkaProducer(
             bootstrap_servers=bootstrap.split(","),
             client_id=client_id,
             bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
-            max_request_size=MAX_REQUEST_BYTES,
-            linger_ms=20,
-            **settings,
+            **options,
         )
     except KafkaTimeoutError:
         raise KafkaUnreachable(bootstrap) from None

@@ -8,6 +8,7 @@ as the agent, so a scrape never reads totals while they change.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -22,10 +23,13 @@ from streams.metrics import WorkerHealth, render, worker_registry
 
 def create_app(config: Config) -> faust.App:
     worker = config.worker
+    datadir = Path(config.stack.state_dir) / "faust" / worker.app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         worker.app_id,
         broker=[f"kafka://{host}" for host in config.bootstrap.split(",")],
         store="memory://",
+        datadir=str(datadir),
         autodiscover=False,
         web_host=worker.web_host,
         web_bind=worker.web_host,

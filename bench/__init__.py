@@ -1,0 +1,1 @@
+"""Benchmarks: throughput and latency on the real local stack (see bench/README.md)."""
