@@ -20,6 +20,11 @@ MAX_RAW_BYTES: Final = 8 * 1024 * 1024
 """Raw input kept in a dead letter; the dead-letter topic is created to hold records this big."""
 
 
+STAGES: Final = ("import", "worker")
+"""Where input can be rejected; connectors add theirs as they come."""
+OTHER: Final = "other"
+
+
 class DeadLetter(msgspec.Struct, frozen=True, omit_defaults=True):
     """One rejected record as written to the dead-letter topic (JSON)."""
 
@@ -78,3 +83,26 @@ def encode_dead_letter(letter: DeadLetter) -> bytes:
 
 def decode_dead_letter(data: bytes) -> DeadLetter:
     return _decoder.decode(data)
+
+
+class _Labels(msgspec.Struct):
+    stage: str = OTHER
+    reason: str = OTHER
+
+
+_labels_decoder: Final = msgspec.json.Decoder(_Labels)
+_REASONS: Final = frozenset(Reason)
+
+
+def dead_letter_labels(data: bytes) -> tuple[str, str]:
+    """``(stage, reason)`` of a dead-letter record, as metric labels of bounded cardinality.
+
+    Anyone may write to the dead-letter topic, so values outside the known sets become ``other``.
+    """
+    try:
+        labels = _labels_decoder.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return OTHER, OTHER
+    stage = labels.stage if labels.stage in STAGES else OTHER
+    reason = labels.reason if labels.reason in _REASONS else OTHER
+    return stage, reason

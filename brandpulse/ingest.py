@@ -47,7 +47,6 @@ class IngestStats:
     """Running totals since the worker started; the exporter turns them into metrics."""
 
     events: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    dead_letters: Counter[str] = field(default_factory=Counter)
     lag: dict[str, Histogram] = field(default_factory=dict)
     newest_event_time: dict[tuple[str, str], float] = field(default_factory=dict)
     messages: int = 0
@@ -70,7 +69,6 @@ class Ingestor:
                 event = accept_event(line, self.brands)
             except InvalidEvent as exc:
                 rejected.append(Rejection(exc.reason, exc.detail, number, line))
-                self.stats.dead_letters[exc.reason] += 1
                 continue
             accepted.append(event)
             self._tally(event, now)

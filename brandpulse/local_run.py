@@ -14,6 +14,7 @@ from brandpulse.stack.services import http_ok
 from connectors.synthetic.connector import run_synthetic
 
 WORKER_START_SECONDS = 90.0
+PROGRESS_SECONDS = 10.0
 
 
 def run_local(config: Config, *, duration: float | None, config_file: str | None) -> int:
@@ -23,7 +24,7 @@ def run_local(config: Config, *, duration: float | None, config_file: str | None
     try:
         _await_worker(config, worker, log_file)
         _announce(config, log_file)
-        run_synthetic(config, duration=duration)
+        run_synthetic(config, duration=duration, progress_every=PROGRESS_SECONDS)
     finally:
         _stop(worker)
         print(

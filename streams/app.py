@@ -8,6 +8,7 @@ as the agent, so a scrape never reads totals while they change.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from brandpulse.config import Config
-from brandpulse.deadletter import encode_dead_letter, make_dead_letter
+from brandpulse.deadletter import dead_letter_labels, encode_dead_letter, make_dead_letter
 from brandpulse.ingest import Ingestor, Rejection
 from brandpulse.kafka_io import MAX_REQUEST_BYTES, ensure_topics
 from streams.metrics import WorkerHealth, render, worker_registry
@@ -59,7 +60,8 @@ def create_app(config: Config) -> faust.App:
             1 for partition in app.consumer.assignment() if partition.topic == raw.get_topic_name()
         )
     )
-    registry = worker_registry(ingestor.stats, health)
+    dead_letter_counts: Counter[tuple[str, str]] = Counter()
+    registry = worker_registry(ingestor.stats, dead_letter_counts, health)
 
     async def dead_letter(rejection: Rejection, message: Any) -> None:
         letter = make_dead_letter(
@@ -79,6 +81,12 @@ def create_app(config: Config) -> faust.App:
             health.last_message = time.time()
             for rejection in rejected:
                 await dead_letter(rejection, event.message)
+
+    @app.agent(dead_letters, name="dead-letters")
+    async def count_dead_letters(stream: faust.StreamT[bytes]) -> None:
+        """Counts every record on the dead-letter topic, whoever wrote it (importer, worker)."""
+        async for record in stream:
+            dead_letter_counts[dead_letter_labels(record)] += 1
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from prometheus_client.registry import Collector
 
 from brandpulse import __version__
 from brandpulse.contract import Reason
+from brandpulse.deadletter import STAGES
 from brandpulse.ingest import IngestStats
 
 
@@ -36,8 +38,11 @@ class WorkerHealth:
 
 
 class WorkerCollector(Collector):
-    def __init__(self, stats: IngestStats, health: WorkerHealth) -> None:
+    def __init__(
+        self, stats: IngestStats, dead_letters: Counter[tuple[str, str]], health: WorkerHealth
+    ) -> None:
         self.stats = stats
+        self.dead_letters = dead_letters
         self.health = health
 
     def collect(self) -> Iterator[Metric]:
@@ -54,11 +59,12 @@ class WorkerCollector(Collector):
         yield events
         dead = CounterMetricFamily(
             "brandpulse_dead_letters",
-            "Records sent to the dead-letter topic, by reason.",
-            labels=["reason"],
+            "Records on the dead-letter topic, by the stage that rejected them and why.",
+            labels=["stage", "reason"],
         )
-        for reason in Reason:
-            dead.add_metric([reason.value], stats.dead_letters.get(reason, 0))
+        known = {(stage, reason.value): 0 for stage in STAGES for reason in Reason}
+        for (stage, reason), count in sorted((known | dict(self.dead_letters)).items()):
+            dead.add_metric([stage, reason], count)
         yield dead
         lag = HistogramMetricFamily(
             "brandpulse_processing_lag_seconds",
@@ -107,9 +113,11 @@ def _le(bound: float) -> str:
     return "+Inf" if math.isinf(bound) else repr(bound)
 
 
-def worker_registry(stats: IngestStats, health: WorkerHealth) -> CollectorRegistry:
+def worker_registry(
+    stats: IngestStats, dead_letters: Counter[tuple[str, str]], health: WorkerHealth
+) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(WorkerCollector(stats, health))
+    registry.register(WorkerCollector(stats, dead_letters, health))
     registry.register(ProcessCollector(registry=None))
     return registry
 

@@ -20,6 +20,7 @@ def run_synthetic(
     duration: float | None = None,
     pace: bool = True,
     start: datetime | None = None,
+    progress_every: float = 1.0,
 ) -> int:
     """Publish until ``count`` events or ``duration`` seconds of event time; return the count.
 
@@ -29,7 +30,7 @@ def run_synthetic(
     plan = Plan.from_config(config, start or datetime.now(UTC))
     origin = plan.start.timestamp()
     wall_origin = time.time()
-    progress = Progress("synthetic")
+    progress = Progress("synthetic", interval=progress_every)
     with Publisher(config, client_id="brandpulse-synthetic") as publisher:
         try:
             for event in SyntheticStream(plan):

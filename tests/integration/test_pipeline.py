@@ -101,8 +101,14 @@ def test_worker_dead_letters_lines_it_cannot_use_and_counts_the_rest(
             lambda: scrape(url), lambda s: total(s, "brandpulse_dead_letters_total") >= 2
         )
         assert total(samples, "brandpulse_events_total") == 1
-        assert total(samples, "brandpulse_dead_letters_total", reason="invalid_json") == 1
-        assert total(samples, "brandpulse_dead_letters_total", reason="unknown_brand") == 1
+        assert (
+            total(samples, "brandpulse_dead_letters_total", stage="worker", reason="invalid_json")
+            == 1
+        )
+        assert (
+            total(samples, "brandpulse_dead_letters_total", stage="worker", reason="unknown_brand")
+            == 1
+        )
 
     letters = [
         decode_dead_letter(r.value)

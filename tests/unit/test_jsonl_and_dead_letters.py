@@ -6,7 +6,12 @@ import hashlib
 import io
 
 from brandpulse.contract import Reason
-from brandpulse.deadletter import decode_dead_letter, encode_dead_letter, make_dead_letter
+from brandpulse.deadletter import (
+    dead_letter_labels,
+    decode_dead_letter,
+    encode_dead_letter,
+    make_dead_letter,
+)
 from connectors.jsonl import read_lines
 
 
@@ -51,3 +56,10 @@ def test_dead_letter_of_a_cut_line_says_it_is_cut() -> None:
     )
     assert letter.raw_truncated
     assert (letter.raw_bytes, letter.raw_sha256) == (10, "00")
+
+
+def test_dead_letter_labels_stay_within_known_values() -> None:
+    letter = make_dead_letter(Reason.TOO_LARGE, "big", stage="worker", source="t/0@1:1", raw=b"")
+    assert dead_letter_labels(encode_dead_letter(letter)) == ("worker", "too_large")
+    assert dead_letter_labels(b'{"stage":"mars","reason":"cosmic rays"}') == ("other", "other")
+    assert dead_letter_labels(b"\xff not json") == ("other", "other")
