@@ -40,20 +40,8 @@ def create_app(config: Config) -> faust.App:
         topic_replication_factor=config.kafka.replication_factor,
         producer_max_request_size=MAX_REQUEST_BYTES,
     )
-    raw = app.topic(
-        config.kafka.raw_topic,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-    dead_letters = app.topic(
-        config.kafka.dead_letter_topic,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    raw = bytes_topic(app, config.kafka.raw_topic)
+    dead_letters = bytes_topic(app, config.kafka.dead_letter_topic)
     ingestor = Ingestor(config.brand_names)
     health = WorkerHealth(
         assigned_partitions=lambda: sum(
@@ -93,6 +81,13 @@ def create_app(config: Config) -> faust.App:
         return web.bytes(render(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return app
+
+
+def bytes_topic(app: faust.App, name: str) -> faust.TopicT:
+    """A topic read and written as plain bytes: decoding is the core's job, not Faust's."""
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
 
 
 def run_worker(config: Config, loglevel: str = "info") -> None:
