@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_worker(commands)
     _add_synthetic(commands)
     _add_import(commands)
+    _add_replay(commands)
+    _add_sentiment(commands)
     return parser
 
 
@@ -172,6 +174,40 @@ def _add_import(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("--strict", action="store_true", help="exit 1 if any line was invalid")
 
 
+def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "replay",
+        "run the analytics over a JSON-lines file, offline",
+        _replay,
+        "Run the same analytics as the worker over a file of events and write window records "
+        "(windows.jsonl), alerts (alerts.jsonl), rejected lines (rejected.jsonl) and a summary "
+        "to --out. Deterministic: the same file and config give the same bytes.",
+    )
+    parser.add_argument(
+        "--input", type=Path, required=True, metavar="FILE", help="events, one JSON object per line"
+    )
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="at the end, also close the minutes still within the allowed "
+        "lateness (the live worker would close them when newer events arrive)",
+    )
+
+
+def _add_sentiment(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    _command(
+        commands,
+        "sentiment",
+        "score texts: JSON lines from stdin to stdout",
+        _sentiment,
+        'Read {"text": ..., "lang": "en"|"de"} lines from stdin and write {"score", "label"} '
+        'lines to stdout, one per input line; a bad line gives an {"error"} line instead. '
+        "Exit status 1 if any line was bad.",
+    )
+
+
 def _timestamp(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -254,6 +290,21 @@ def _import(args: argparse.Namespace, config: Config) -> int:
     _terminate_as_interrupt()
     result = import_file(config, args.file, dry_run=args.dry_run)
     return 1 if args.strict and result.dead_lettered else 0
+
+
+def _replay(args: argparse.Namespace, config: Config) -> int:
+    from brandpulse.replay import replay_file
+    from brandpulse.sentiment import default_scorer
+
+    replay_file(config, args.input, args.out, default_scorer(), drain=args.drain)
+    return 0
+
+
+def _sentiment(args: argparse.Namespace, config: Config) -> int:
+    from brandpulse.sentiment import default_scorer
+    from brandpulse.sentiment.cli import score_lines
+
+    return 1 if score_lines(sys.stdin, sys.stdout, default_scorer()) else 0
 
 
 if __name__ == "__main__":

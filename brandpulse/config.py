@@ -6,6 +6,7 @@ Secrets never live here: connectors read them from their own environment variabl
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -14,7 +15,9 @@ from typing import Any, Final, Literal
 
 import msgspec
 
+from brandpulse.analytics.settings import AnalyticsSettings
 from brandpulse.contract import BrandName, Platform
+from brandpulse.spikes import DetectorSettings
 
 ENV_PREFIX: Final = "BRANDPULSE_"
 CONFIG_ENV: Final = "BRANDPULSE_CONFIG"
@@ -34,6 +37,8 @@ class KafkaConfig(Section):
     """Comma-separated host:port list; empty means the local stack's broker."""
     raw_topic: str = "brandpulse.events"
     dead_letter_topic: str = "brandpulse.deadletter"
+    windows_topic: str = "brandpulse.windows"
+    alerts_topic: str = "brandpulse.alerts"
     partitions: int = 6
     replication_factor: int = 1
 
@@ -42,6 +47,16 @@ class WorkerConfig(Section):
     app_id: str = "brandpulse-worker"
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    snapshot_interval: float = 5.0
+    """Seconds between state snapshots; Kafka offsets are committed only up to a snapshot."""
+
+
+class AlertingConfig(Section):
+    alertmanager_url: str = ""
+    """Where the worker pushes alerts (v2 API); empty means the local stack's Alertmanager."""
+    push: bool = True
+    resend_interval: float = 60.0
+    """Firing alerts are pushed again this often, so Alertmanager keeps them active."""
 
 
 class StackConfig(Section):
@@ -110,11 +125,18 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     worker: WorkerConfig = msgspec.field(default_factory=WorkerConfig)
     stack: StackConfig = msgspec.field(default_factory=StackConfig)
     synthetic: SyntheticConfig = msgspec.field(default_factory=SyntheticConfig)
+    analytics: AnalyticsSettings = msgspec.field(default_factory=AnalyticsSettings)
+    spikes: DetectorSettings = msgspec.field(default_factory=DetectorSettings)
+    alerting: AlertingConfig = msgspec.field(default_factory=AlertingConfig)
     brands: list[BrandConfig] = msgspec.field(default_factory=_demo_brands)
 
     @property
     def bootstrap(self) -> str:
         return self.kafka.bootstrap or f"127.0.0.1:{self.stack.kafka_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return self.alerting.alertmanager_url or f"http://127.0.0.1:{self.stack.alertmanager_port}"
 
     @property
     def brand_names(self) -> frozenset[str]:
@@ -126,6 +148,9 @@ _SECTIONS: Final = {
     "worker": WorkerConfig.__struct_fields__,
     "stack": StackConfig.__struct_fields__,
     "synthetic": SyntheticConfig.__struct_fields__,
+    "analytics": AnalyticsSettings.__struct_fields__,
+    "alerting": AlertingConfig.__struct_fields__,
+    "spikes": tuple(f.name for f in dataclasses.fields(DetectorSettings)),
 }
 """The sections and keys that environment variables may override."""
 

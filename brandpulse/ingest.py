@@ -6,9 +6,10 @@ as rejected to the dead-letter topic; the metrics exporter reads ``IngestStats``
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
+
+import msgspec
 
 from brandpulse.contract import Event, InvalidEvent, Reason, decode_event, event_timestamp
 from brandpulse.framing import iter_lines
@@ -42,22 +43,25 @@ class Rejection:
     raw: bytes
 
 
-@dataclass
-class IngestStats:
-    """Running totals since the worker started; the exporter turns them into metrics."""
+class IngestStats(msgspec.Struct):
+    """Running totals; the exporter turns them into metrics, snapshots carry them over restarts.
 
-    events: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    lag: dict[str, Histogram] = field(default_factory=dict)
-    newest_event_time: dict[tuple[str, str], float] = field(default_factory=dict)
+    Keys join labels with ``/`` (which no brand, platform or kind contains), so the totals can be
+    snapshotted as they are: ``events["acme/x/mention"]``, ``newest_event_time["acme/x"]``.
+    """
+
+    events: dict[str, int] = msgspec.field(default_factory=dict)
+    lag: dict[str, Histogram] = msgspec.field(default_factory=dict)
+    newest_event_time: dict[str, float] = msgspec.field(default_factory=dict)
     messages: int = 0
 
 
 class Ingestor:
     """Validates events against the contract and the configured brands, and counts them."""
 
-    def __init__(self, brands: frozenset[str]) -> None:
+    def __init__(self, brands: frozenset[str], stats: IngestStats | None = None) -> None:
         self.brands = brands
-        self.stats = IngestStats()
+        self.stats = stats or IngestStats()
 
     def ingest(self, payload: bytes, now: float) -> tuple[list[Event], list[Rejection]]:
         """Process one message; ``now`` (wall clock) only feeds the processing-lag metric."""
@@ -76,12 +80,29 @@ class Ingestor:
 
     def _tally(self, event: Event, now: float) -> None:
         stats = self.stats
-        stats.events[event.brand, event.platform, event.kind] += 1
+        key = f"{event.brand}/{event.platform}/{event.kind}"
+        stats.events[key] = stats.events.get(key, 0) + 1
         when = event_timestamp(event)
-        series = (event.brand, event.platform)
+        series = f"{event.brand}/{event.platform}"
         if when > stats.newest_event_time.get(series, float("-inf")):
             stats.newest_event_time[series] = when
         histogram = stats.lag.get(event.platform)
         if histogram is None:
-            histogram = stats.lag[event.platform] = Histogram(LAG_BUCKETS)
+            histogram = stats.lag[event.platform] = Histogram.with_bounds(LAG_BUCKETS)
         histogram.observe(max(0.0, now - when))
+
+
+def merge_stats(parts: list[IngestStats]) -> IngestStats:
+    """The totals of several partitions as one, for export."""
+    merged = IngestStats(messages=sum(part.messages for part in parts))
+    for part in parts:
+        for key, count in part.events.items():
+            merged.events[key] = merged.events.get(key, 0) + count
+        for key, when in part.newest_event_time.items():
+            merged.newest_event_time[key] = max(when, merged.newest_event_time.get(key, when))
+        for platform, histogram in part.lag.items():
+            total = merged.lag.get(platform)
+            if total is None:
+                total = merged.lag[platform] = Histogram.with_bounds(histogram.bounds)
+            total.add(histogram)
+    return merged

@@ -67,10 +67,12 @@ def make_producer(bootstrap: str, client_id: str, **settings: Any) -> Any:
 
 
 def ensure_topics(config: Config) -> None:
-    """Create the raw and dead-letter topics if missing (idempotent)."""
+    """Create brandpulse's topics if missing (idempotent)."""
     kafka = config.kafka
     topics = [
         NewTopic(kafka.raw_topic, kafka.partitions, kafka.replication_factor),
+        NewTopic(kafka.windows_topic, kafka.partitions, kafka.replication_factor),
+        NewTopic(kafka.alerts_topic, kafka.partitions, kafka.replication_factor),
         NewTopic(
             kafka.dead_letter_topic,
             1,

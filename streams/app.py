@@ -1,25 +1,153 @@
-"""The Faust app: consumes the raw topic, runs the core, dead-letters what it rejects.
+"""The Faust app: the runtime around brandpulse's core.
 
-A thin shell: every decision is made by ``brandpulse.ingest``; this module moves bytes between
-Kafka and the core and serves ``/metrics`` from Faust's own web server, on the same event loop
-as the agent, so a scrape never reads totals while they change.
+The ``ingest`` agent hands each message to the core (validation, counting, analytics) and sends
+what comes back: window records and alerts to their topics, alerts to Alertmanager, rejects to
+the dead-letter topic. ``/metrics`` is served by Faust's web server on the same event loop, so a
+scrape never reads state while it changes. See ``streams.snapshots`` for how results stay exact
+across crashes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from brandpulse.analytics.brand import Output
+from brandpulse.analytics.engine import Analytics
+from brandpulse.analytics.records import encode_record
 from brandpulse.config import Config
 from brandpulse.deadletter import dead_letter_labels, encode_dead_letter, make_dead_letter
-from brandpulse.ingest import Ingestor, Rejection
+from brandpulse.ingest import Rejection, merge_stats
 from brandpulse.kafka_io import MAX_REQUEST_BYTES, ensure_topics
-from streams.metrics import WorkerHealth, render, worker_registry
+from brandpulse.sentiment import default_scorer
+from streams.alertmanager import AlertmanagerPusher
+from streams.analytics_metrics import AnalyticsCollector
+from streams.metrics import WorkerCollector, WorkerHealth, render, worker_registry
+from streams.snapshots import PartitionSnapshot, PartitionState, SnapshotStore
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """The worker's moving parts, shared by its agents, timers and pages."""
+
+    def __init__(self, config: Config, app: faust.App) -> None:
+        self.config = config
+        self.app = app
+        self.brands = config.brand_names
+        self.analytics = Analytics(config.brands, config.analytics, config.spikes, default_scorer())
+        self.partitions: dict[int, PartitionState] = {}
+        self.store = SnapshotStore(Path(app.conf.datadir) / "snapshots")
+        self.lock = asyncio.Lock()
+        self.last_snapshot = time.monotonic()
+        self.pusher = AlertmanagerPusher(config.alertmanager_url) if config.alerting.push else None
+        self.raw = bytes_topic(app, config.kafka.raw_topic)
+        self.dead_letters = bytes_topic(app, config.kafka.dead_letter_topic)
+        self.windows = bytes_topic(app, config.kafka.windows_topic)
+        self.alerts = bytes_topic(app, config.kafka.alerts_topic)
+        self.dead_letter_counts: Counter[tuple[str, str]] = Counter()
+        self.health = WorkerHealth(
+            assigned_partitions=lambda: sum(
+                1 for tp in app.consumer.assignment() if tp.topic == self.raw.get_topic_name()
+            ),
+            push_failures=lambda: self.pusher.failures if self.pusher else 0,
+        )
+
+    def partition(self, number: int) -> PartitionState:
+        """The partition's state, restored from its snapshot the first time it is seen."""
+        state = self.partitions.get(number)
+        if state is None:
+            snapshot = self.store.load(self.raw.get_topic_name(), number)
+            if snapshot is not None:
+                self.analytics.load(snapshot.brands)
+                log.info("partition %s: restored snapshot at offset %s", number, snapshot.offset)
+            state = self.partitions[number] = PartitionState(number, self.brands, snapshot)
+        return state
+
+    async def handle(self, event: Any) -> None:
+        message = event.message
+        state = self.partition(message.partition)
+        if message.offset <= state.applied:
+            event.ack()  # already part of the restored snapshot
+            return
+        now = time.time()
+        accepted, rejected = state.ingestor.ingest(event.value, now)
+        out = self.analytics.process(accepted)
+        state.brands.update(e.brand for e in accepted)
+        state.applied = message.offset
+        state.pending.append(event)
+        self.health.last_message = now
+        for rejection in rejected:
+            await self.dead_letter(rejection, message)
+        await self.send(out)
+
+    async def send(self, out: Output) -> None:
+        for record in out.windows:
+            await self.windows.send(key=record.key.encode(), value=encode_record(record))
+        for alert in out.alerts:
+            await self.alerts.send(key=alert.id.encode(), value=encode_record(alert))
+        if out.alerts and self.pusher is not None:
+            await self.pusher.push(out.alerts)
+
+    async def dead_letter(self, rejection: Rejection, message: Any) -> None:
+        letter = make_dead_letter(
+            rejection.reason,
+            rejection.detail,
+            stage="worker",
+            raw=rejection.raw,
+            source=f"{message.topic}/{message.partition}@{message.offset}:{rejection.line}",
+        )
+        await self.dead_letters.send(key=letter.source.encode(), value=encode_dead_letter(letter))
+
+    async def snapshot(self, partitions: list[int] | None = None) -> None:
+        """Flush what was sent, save each partition's state, then ack what the snapshot holds."""
+        chosen = [
+            self.partitions[p]
+            for p in (partitions or list(self.partitions))
+            if p in self.partitions
+        ]
+        dirty = [state for state in chosen if state.pending]
+        if dirty:
+            await self.app.producer.flush()
+        for state in dirty:
+            snapshot = PartitionSnapshot(
+                state.applied, state.ingestor.stats, self.analytics.save(state.brands)
+            )
+            self.store.save(self.raw.get_topic_name(), state.partition, snapshot)
+            for event in state.pending:
+                event.ack()
+            state.pending.clear()
+        self.last_snapshot = time.monotonic()
+
+    async def snapshot_if_due(self) -> None:
+        if time.monotonic() - self.last_snapshot >= self.config.worker.snapshot_interval:
+            await self.snapshot()
+
+    async def release(self, partitions: list[int]) -> None:
+        """Snapshot partitions being taken away, then forget them (another worker takes over)."""
+        async with self.lock:
+            await self.snapshot(partitions)
+            for number in partitions:
+                state = self.partitions.pop(number, None)
+                if state is not None:
+                    self.analytics.forget(state.brands)
+
+    async def resend_firing(self) -> None:
+        if self.pusher is None:
+            return
+        firing = [
+            alert
+            for brand in self.analytics.brands.values()
+            for alert in [*brand.spikes.firing.values(), *brand.state.sla_alerts.values()]
+        ]
+        await self.pusher.push(firing)
 
 
 def create_app(config: Config) -> faust.App:
@@ -39,42 +167,46 @@ def create_app(config: Config) -> faust.App:
         topic_partitions=config.kafka.partitions,
         topic_replication_factor=config.kafka.replication_factor,
         producer_max_request_size=MAX_REQUEST_BYTES,
+        # Acks wait for the next snapshot; a rebalance must not wait for them (see snapshots).
+        stream_wait_empty=False,
     )
-    raw = bytes_topic(app, config.kafka.raw_topic)
-    dead_letters = bytes_topic(app, config.kafka.dead_letter_topic)
-    ingestor = Ingestor(config.brand_names)
-    health = WorkerHealth(
-        assigned_partitions=lambda: sum(
-            1 for partition in app.consumer.assignment() if partition.topic == raw.get_topic_name()
-        )
+    runtime = Runtime(config, app)
+    registry = worker_registry(
+        WorkerCollector(
+            lambda: merge_stats([p.ingestor.stats for p in runtime.partitions.values()]),
+            runtime.dead_letter_counts,
+            runtime.health,
+        ),
+        AnalyticsCollector(lambda: list(runtime.analytics.brands.values())),
     )
-    dead_letter_counts: Counter[tuple[str, str]] = Counter()
-    registry = worker_registry(ingestor.stats, dead_letter_counts, health)
 
-    async def dead_letter(rejection: Rejection, message: Any) -> None:
-        letter = make_dead_letter(
-            rejection.reason,
-            rejection.detail,
-            stage="worker",
-            raw=rejection.raw,
-            source=f"{message.topic}/{message.partition}@{message.offset}:{rejection.line}",
-        )
-        sent = await dead_letters.send(key=letter.source.encode(), value=encode_dead_letter(letter))
-        await sent  # the dead letter is on Kafka before the message counts as processed
-
-    @app.agent(raw, name="ingest")
+    @app.agent(runtime.raw, name="ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            _, rejected = ingestor.ingest(event.value, time.time())
-            health.last_message = time.time()
-            for rejection in rejected:
-                await dead_letter(rejection, event.message)
+        async for event in cast(faust.Stream[bytes], stream).noack().events():
+            async with runtime.lock:
+                await runtime.handle(event)
+                await runtime.snapshot_if_due()
 
-    @app.agent(dead_letters, name="dead-letters")
+    @app.agent(runtime.dead_letters, name="dead-letters")
     async def count_dead_letters(stream: faust.StreamT[bytes]) -> None:
         """Counts every record on the dead-letter topic, whoever wrote it (importer, worker)."""
         async for record in stream:
-            dead_letter_counts[dead_letter_labels(record)] += 1
+            runtime.dead_letter_counts[dead_letter_labels(record)] += 1
+
+    @app.timer(interval=1.0)
+    async def snapshot_when_idle() -> None:
+        async with runtime.lock:
+            await runtime.snapshot_if_due()
+
+    @app.timer(interval=config.alerting.resend_interval)
+    async def resend_alerts() -> None:
+        await runtime.resend_firing()
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # Faust passes signal=
+    async def on_revoked(app: faust.App, revoked: set[Any], **_: Any) -> None:
+        await runtime.release(
+            sorted(tp.partition for tp in revoked if tp.topic == runtime.raw.get_topic_name())
+        )
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from brandpulse import __version__
 from brandpulse.contract import Reason
 from brandpulse.deadletter import STAGES
+from brandpulse.histogram import Histogram
 from brandpulse.ingest import IngestStats
 
 
@@ -35,11 +36,15 @@ class WorkerHealth:
     started: float = field(default_factory=time.time)
     last_message: float = 0.0
     assigned_partitions: Callable[[], int] = lambda: 0
+    push_failures: Callable[[], int] = lambda: 0
 
 
 class WorkerCollector(Collector):
     def __init__(
-        self, stats: IngestStats, dead_letters: Counter[tuple[str, str]], health: WorkerHealth
+        self,
+        stats: Callable[[], IngestStats],
+        dead_letters: Counter[tuple[str, str]],
+        health: WorkerHealth,
     ) -> None:
         self.stats = stats
         self.dead_letters = dead_letters
@@ -50,12 +55,12 @@ class WorkerCollector(Collector):
         yield from self._health()
 
     def _events(self) -> Iterator[Metric]:
-        stats = self.stats
+        stats = self.stats()
         events = CounterMetricFamily(
             "brandpulse_events", "Valid events processed.", labels=["brand", "platform", "kind"]
         )
-        for (brand, platform, kind), count in sorted(stats.events.items()):
-            events.add_metric([brand, platform, kind], count)
+        for key, count in sorted(stats.events.items()):
+            events.add_metric(key.split("/"), count)
         yield events
         dead = CounterMetricFamily(
             "brandpulse_dead_letters",
@@ -72,22 +77,26 @@ class WorkerCollector(Collector):
             labels=["platform"],
         )
         for platform, histogram in sorted(stats.lag.items()):
-            buckets = [(_le(bound), count) for bound, count in histogram.cumulative()]
-            lag.add_metric([platform], buckets, histogram.sum)
+            lag.add_metric([platform], histogram_buckets(histogram), histogram.sum)
         yield lag
         newest = GaugeMetricFamily(
             "brandpulse_last_event_timestamp_seconds",
             "Event time of the newest event processed, by brand and platform.",
             labels=["brand", "platform"],
         )
-        for (brand, platform), when in sorted(stats.newest_event_time.items()):
-            newest.add_metric([brand, platform], when)
+        for key, when in sorted(stats.newest_event_time.items()):
+            newest.add_metric(key.split("/"), when)
         yield newest
 
     def _health(self) -> Iterator[Metric]:
         health = self.health
         yield CounterMetricFamily(
-            "brandpulse_worker_messages", "Kafka messages consumed.", value=self.stats.messages
+            "brandpulse_worker_messages", "Kafka messages consumed.", value=self.stats().messages
+        )
+        yield CounterMetricFamily(
+            "brandpulse_alertmanager_push_failures",
+            "Pushes of alerts to Alertmanager that failed (they are retried on the next resend).",
+            value=health.push_failures(),
         )
         yield GaugeMetricFamily(
             "brandpulse_worker_start_time_seconds",
@@ -109,15 +118,18 @@ class WorkerCollector(Collector):
         yield info
 
 
-def _le(bound: float) -> str:
-    return "+Inf" if math.isinf(bound) else repr(bound)
+def histogram_buckets(histogram: Histogram) -> list[tuple[str, float]]:
+    """Cumulative ``(le, count)`` pairs in the form prometheus_client's families take."""
+    return [
+        ("+Inf" if math.isinf(bound) else repr(bound), count)
+        for bound, count in histogram.cumulative()
+    ]
 
 
-def worker_registry(
-    stats: IngestStats, dead_letters: Counter[tuple[str, str]], health: WorkerHealth
-) -> CollectorRegistry:
+def worker_registry(*collectors: Collector) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(WorkerCollector(stats, dead_letters, health))
+    for collector in collectors:
+        registry.register(collector)
     registry.register(ProcessCollector(registry=None))
     return registry
 

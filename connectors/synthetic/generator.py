@@ -41,9 +41,11 @@ ACTIVITY_WEIGHTS: Final = {
     "post": 3,
 }
 SENTIMENT_WEIGHTS: Final = {"positive": 30, "neutral": 45, "negative": 25}
-CARE_PROBABILITY: Final = {"positive": 0.2, "neutral": 0.4, "negative": 0.8}
-CARE_DELAY_SECONDS: Final = 300.0
-SLOW_CARE_DELAY_SECONDS: Final = 4 * 3600.0
+CARE_PROBABILITY: Final = {"positive": 0.2, "neutral": 0.2, "negative": 1.0, "question": 1.0}
+"""A good care team answers every complaint and question, and thanks some others."""
+CARE_DELAY_SECONDS: Final = (20.0, 900.0)
+"""Range of answer delays, uniform: a team that keeps a 30-minute first-response SLA."""
+SLOW_CARE_DELAY_SECONDS: Final = (3600.0, 4 * 3600.0)
 FOLLOWER_INTERVAL_SECONDS: Final = 60.0
 BURST_SHARE: Final = 0.5
 """During a negative burst, extra negative mentions arrive at this share of the base rate."""
@@ -233,18 +235,19 @@ class SyntheticStream:
             parent_id=parent,
             thread_id=parent,
         )
-        if kind == "comment":
-            self._maybe_answer(event, sentiment)
+        self._maybe_answer(event, sentiment)
         return event
 
     def _maybe_answer(self, item: Event, sentiment: str) -> None:
         """Schedule the care team's reply to an inbound item, after a random delay."""
-        if self._rng.random() >= CARE_PROBABILITY[sentiment]:
+        need = "question" if item.text and "?" in item.text else sentiment
+        if self._rng.random() >= CARE_PROBABILITY[need]:
             return
         offset = item.time.timestamp() - self._origin
         slow = self.plan.scenario == "slow-care" and self.plan.in_scenario(item.brand, offset)
-        mean = SLOW_CARE_DELAY_SECONDS if slow else CARE_DELAY_SECONDS
-        answer_at = offset + self._rng.expovariate(1.0 / mean)
+        answer_at = offset + self._rng.uniform(
+            *(SLOW_CARE_DELAY_SECONDS if slow else CARE_DELAY_SECONDS)
+        )
         lang = item.lang or "en"
         reply = self._event(
             answer_at,

@@ -46,6 +46,8 @@ class StackEnv:
             {
                 "BRANDPULSE_KAFKA__RAW_TOPIC": f"test-{tag}.events",
                 "BRANDPULSE_KAFKA__DEAD_LETTER_TOPIC": f"test-{tag}.deadletter",
+                "BRANDPULSE_KAFKA__WINDOWS_TOPIC": f"test-{tag}.windows",
+                "BRANDPULSE_KAFKA__ALERTS_TOPIC": f"test-{tag}.alerts",
                 "BRANDPULSE_WORKER__APP_ID": f"test-{tag}-worker",
             },
         )
@@ -138,29 +140,36 @@ def prometheus_query(port: int, query: str) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def running_worker(stack: StackEnv, log_dir: Path) -> Iterator[str]:
-    """A real ``brandpulse worker`` process; yields its /metrics URL once it answers."""
-    config = stack.config
-    url = f"http://127.0.0.1:{config.worker.web_port}/metrics"
-    log_path = log_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
-    with log_path.open("wb") as log:
+def worker_process(stack: StackEnv, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``brandpulse worker`` process writing to ``log``; stopped on the way out."""
+    with log.open("ab") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "brandpulse.cli", "worker"],
             env=stack.process_env(),
-            stdout=log,
+            stdout=handle,
             stderr=subprocess.STDOUT,
         )
     try:
-        up = eventually(lambda: bool(scrape(url)) or process.poll() is not None, bool, 90)
-        assert up and process.poll() is None, f"worker did not start:\n{log_path.read_text()}"
-        yield url
+        yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def running_worker(stack: StackEnv, log_dir: Path) -> Iterator[str]:
+    """A worker process; yields its /metrics URL once it answers."""
+    url = f"http://127.0.0.1:{stack.config.worker.web_port}/metrics"
+    log = log_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
+    with worker_process(stack, log) as process:
+        up = eventually(lambda: bool(scrape(url)) or process.poll() is not None, bool, 90)
+        assert up and process.poll() is None, f"worker did not start:\n{log.read_text()}"
+        yield url
 
 
 def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:

@@ -51,7 +51,7 @@ def test_batching_keeps_every_line_once_and_in_order_per_key(
 
 
 def test_histogram_puts_a_value_on_a_bound_into_that_bucket() -> None:
-    histogram = Histogram([1.0, 5.0])
+    histogram = Histogram.with_bounds([1.0, 5.0])
     for value in (0.5, 1.0, 3.0, 5.0, 9.0):
         histogram.observe(value)
     assert histogram.cumulative() == [(1.0, 2), (5.0, 4), (float("inf"), 5)]
@@ -61,7 +61,7 @@ def test_histogram_puts_a_value_on_a_bound_into_that_bucket() -> None:
 
 @given(st.lists(st.floats(0, 1e6)))
 def test_histogram_last_bucket_counts_everything(values: list[float]) -> None:
-    histogram = Histogram([0.1, 10.0, 1000.0])
+    histogram = Histogram.with_bounds([0.1, 10.0, 1000.0])
     for value in values:
         histogram.observe(value)
     counts = [count for _, count in histogram.cumulative()]

@@ -30,7 +30,7 @@ def test_valid_events_are_counted_by_brand_platform_and_kind() -> None:
     assert len(accepted) == 300
     assert sum(ingestor.stats.events.values()) == 300
     by_kind = {
-        kind: sum(n for (_, _, k), n in ingestor.stats.events.items() if k == kind)
+        kind: sum(n for key, n in ingestor.stats.events.items() if key.endswith(f"/{kind}"))
         for kind in ("mention", "post")
     }
     assert by_kind == {kind: sum(1 for e in accepted if e.kind == kind) for kind in by_kind}
@@ -58,7 +58,7 @@ def test_processing_lag_is_now_minus_event_time() -> None:
     histogram = ingestor.stats.lag[accepted[0].platform]
     assert histogram.sum == 7.0
     assert (
-        ingestor.stats.newest_event_time[accepted[0].brand, accepted[0].platform]
+        ingestor.stats.newest_event_time[f"{accepted[0].brand}/{accepted[0].platform}"]
         == START.timestamp()
     )
 
