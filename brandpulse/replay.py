@@ -1,8 +1,9 @@
 """Offline replay: the analytics core over a JSON-lines file, written to an output folder.
 
 The same code the worker runs, fed from a file: ``windows.jsonl`` (window records),
-``alerts.jsonl`` (alert records with their event time), ``rejected.jsonl`` (lines that are not
-valid events, with line number and reason) and ``summary.json``. The output holds nothing that
+``alerts.jsonl`` (alert records with their event time), ``share_of_voice.jsonl`` (each brand's
+share of its competitor group's mentions), ``rejected.jsonl`` (lines that are not valid events,
+with line number and reason) and ``summary.json``. The output holds nothing that
 depends on the wall clock, so the same file and config give the same bytes.
 """
 
@@ -11,16 +12,19 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
 
+import msgspec
+
 from brandpulse.analytics.brand import Output, SentimentScorer
 from brandpulse.analytics.engine import Analytics
 from brandpulse.analytics.records import encode_record
-from brandpulse.config import Config
+from brandpulse.analytics.share_of_voice import MentionTally
+from brandpulse.config import BrandConfig, Config
 from brandpulse.contract import Event, InvalidEvent
 from brandpulse.errors import BrandpulseError
 from brandpulse.ingest import accept_event
@@ -46,7 +50,9 @@ class ReplayWriter:
 
     def __init__(self, folder: Path, stack: ExitStack, summary: ReplaySummary) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
         self.summary = summary
+        self.tally = MentionTally()
         self.windows = stack.enter_context((folder / "windows.jsonl").open("wb"))
         self.alerts = stack.enter_context((folder / "alerts.jsonl").open("wb"))
         self.rejected = stack.enter_context((folder / "rejected.jsonl").open("wb"))
@@ -55,8 +61,15 @@ class ReplayWriter:
         self.summary.windows += len(out.windows)
         self.summary.alerts += len(out.alerts)
         self.summary.late += out.late
+        self.tally.add(out.windows)
         _write_lines(self.windows, [encode_record(r) for r in out.windows])
         _write_lines(self.alerts, [encode_record(r) for r in out.alerts])
+
+    def write_shares(self, brands: Sequence[BrandConfig]) -> None:
+        encode = msgspec.json.Encoder().encode
+        lines = [encode(share) for share in self.tally.shares(brands)]
+        with (self.folder / "share_of_voice.jsonl").open("wb") as handle:
+            _write_lines(handle, lines)
 
     def reject(self, line: int, exc: InvalidEvent) -> None:
         self.summary.rejected += 1
@@ -91,6 +104,7 @@ def replay_file(
         writer.write(out)
         if drain:
             writer.write(analytics.drain())
+        writer.write_shares(config.brands)
     progress.done(summary)
     (folder / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n")
     return summary
