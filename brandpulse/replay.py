@@ -9,6 +9,7 @@ depends on the wall clock, so the same file and config give the same bytes.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
@@ -30,8 +31,8 @@ from brandpulse.errors import BrandpulseError
 from brandpulse.ingest import accept_event
 from connectors.jsonl import read_lines
 
-FLUSH_EVERY: Final = 10_000
-"""Events between writes of the collected records."""
+CHUNK: Final = 2_000
+"""Events handed to the analytics (and records written) at a time."""
 
 
 @dataclass
@@ -94,14 +95,10 @@ def replay_file(
     progress = ProgressBar(f"replay {source.name}", source.stat().st_size)
     with handle, ExitStack() as stack:
         writer = ReplayWriter(folder, stack, summary)
-        out = Output()
-        for event in _events(handle, config.brand_names, writer, progress):
-            analytics.process((event,), out)
-            summary.events += 1
-            if summary.events % FLUSH_EVERY == 0:
-                writer.write(out)
-                out = Output()
-        writer.write(out)
+        events = _events(handle, config.brand_names, writer, progress)
+        while chunk := list(itertools.islice(events, CHUNK)):
+            summary.events += len(chunk)
+            writer.write(analytics.process(chunk))
         if drain:
             writer.write(analytics.drain())
         writer.write_shares(config.brands)
@@ -126,16 +123,18 @@ def _events(
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most five times a second."""
+    """A progress bar on stderr: redrawn in place on a terminal, a line every 10 s elsewhere."""
 
     def __init__(self, label: str, total_bytes: int) -> None:
         self.label = label
         self.total = max(total_bytes, 1)
         self.started = self.last = time.monotonic()
+        self.interval = 0.2 if sys.stderr.isatty() else 10.0
+        self.end = "" if sys.stderr.isatty() else "\n"
 
     def show(self, done_bytes: int, events: int) -> None:
         now = time.monotonic()
-        if now - self.last < 0.2:
+        if now - self.last < self.interval:
             return
         self.last = now
         share = min(done_bytes / self.total, 1.0)

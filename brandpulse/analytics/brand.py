@@ -9,6 +9,7 @@ window records are emitted, spike detectors see the minute's counts, and SLA clo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Protocol
@@ -92,19 +93,24 @@ class BrandAnalytics:
         )
         self.latest: dict[tuple[str, str], WindowRecord] = {}
         """The newest record per (platform, window), for the metrics exporter."""
+        self._next_check = -math.inf
+        """Watermark at which time-driven work (a minute to close, an SLA to run out) is due."""
 
     # -- events in ----------------------------------------------------------------------------
 
     def process(self, event: Event, out: Output) -> None:
         state = self.state
-        if not state.reorder.push(event, event.time.timestamp()):
+        reorder = state.reorder
+        if not reorder.push(event, event.time.timestamp()):
             state.late[event.platform] = state.late.get(event.platform, 0) + 1
             out.late += 1
             return
-        for when, ready in state.reorder.release():
-            self._apply(when, ready, out)
-        watermark = state.reorder.watermark
-        if watermark is not None:
+        watermark = reorder.newest - reorder.lateness  # type: ignore[operator]  # set by push
+        if reorder.heap[0][0] <= watermark:
+            for when, ready in reorder.release():
+                self._apply(when, ready, out)
+            self._next_check = min(self._next_check, self._due())
+        if watermark >= self._next_check:
             self._advance(watermark, out)
 
     def drain(self, out: Output) -> None:
@@ -160,16 +166,23 @@ class BrandAnalytics:
 
     # -- time moves on ------------------------------------------------------------------------
 
+    def _due(self) -> float:
+        closed = self.state.closed_minute
+        next_minute = math.inf if closed is None else (closed + 2) * MINUTE
+        return min(next_minute, self.state.response.next_due())
+
     def _advance(self, watermark: float, out: Output) -> None:
         state = self.state
-        for item in state.response.overdue(watermark):
+        breached, expired = state.response.overdue(watermark)
+        for item in breached:
             state.breaches[item.platform] = state.breaches.get(item.platform, 0) + 1
             self._sla_check(item.platform, item.since + self.settings.sla_seconds, out)
-        for platform in list(state.sla_alerts):
+        for platform in sorted({item.platform for item in expired if item.breached}):
             self._sla_check(platform, watermark, out)
         last = int(watermark // MINUTE) - 1
         while state.closed_minute is not None and state.closed_minute < last:
             self._close_minute(state.closed_minute + 1, out)
+        self._next_check = self._due()
 
     def _close_minute(self, minute: int, out: Output) -> None:
         state = self.state

@@ -1,10 +1,15 @@
 """The items an alert shows as evidence: the most negative and the most reached of its minutes.
 
-Each minute keeps only its top candidates per platform, so memory stays small however busy the
-brand; ties are broken by item id, so the choice is deterministic.
+Each minute keeps only its top few per platform on each count, so memory stays small however
+busy the brand, and most mentions are turned away by one comparison with the weakest kept.
+Ties are broken by item id, so the choice is deterministic.
 """
 
 from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
@@ -19,36 +24,47 @@ def _most_reached(item: Evidence) -> tuple[int, str]:
     return (-item.reach, item.id)
 
 
-def _top(items: list[Evidence], keep: int) -> list[Evidence]:
-    chosen = {i.id: i for i in sorted(items, key=_most_negative)[:keep]}
-    chosen.update({i.id: i for i in sorted(items, key=_most_reached)[:keep]})
+def _keep(kept: list[Evidence], item: Evidence, limit: int, key: Callable[[Evidence], Any]) -> None:
+    if len(kept) >= limit and key(item) >= key(kept[-1]):
+        return
+    insort(kept, item, key=key)
+    del kept[limit:]
+
+
+def top(items: list[Evidence], limit: int) -> list[Evidence]:
+    """The ``limit`` most negative and ``limit`` most reached items, most negative first."""
+    chosen = {i.id: i for i in sorted(items, key=_most_negative)[:limit]}
+    chosen.update({i.id: i for i in sorted(items, key=_most_reached)[:limit]})
     return sorted(chosen.values(), key=_most_negative)
 
 
 class EvidenceLog(msgspec.Struct):
     keep: int
-    minutes: dict[str, dict[int, list[Evidence]]] = msgspec.field(default_factory=dict)
-    """Platform -> minute -> candidates."""
+    negative: dict[str, dict[int, list[Evidence]]] = msgspec.field(default_factory=dict)
+    """Platform -> minute -> the most negative items, most negative first."""
+    reached: dict[str, dict[int, list[Evidence]]] = msgspec.field(default_factory=dict)
 
     def add(self, minute: int, item: Evidence) -> None:
-        candidates = self.minutes.setdefault(item.platform, {}).setdefault(minute, [])
-        candidates.append(item)
-        if len(candidates) > 2 * self.keep:
-            candidates[:] = _top(candidates, self.keep)
+        for log, key in ((self.negative, _most_negative), (self.reached, _most_reached)):
+            kept = log.setdefault(item.platform, {}).setdefault(minute, [])
+            _keep(kept, item, self.keep, key)
 
     def pick(self, platform: str | None, first: int, last: int) -> list[Evidence]:
         """Top items of minutes ``first..last`` on ``platform`` (None: every platform)."""
-        platforms = self.minutes if platform is None else {platform: self.minutes.get(platform, {})}
-        items = [
-            item
-            for minutes in platforms.values()
-            for minute, found in minutes.items()
-            if first <= minute <= last
-            for item in found
-        ]
-        return _top(items, self.keep)
+        items: list[Evidence] = []
+        for log in (self.negative, self.reached):
+            platforms = log if platform is None else {platform: log.get(platform, {})}
+            items += [
+                item
+                for minutes in platforms.values()
+                for minute, kept in minutes.items()
+                if first <= minute <= last
+                for item in kept
+            ]
+        return top(items, self.keep)
 
     def forget(self, before: int) -> None:
-        for minutes in self.minutes.values():
-            for minute in [m for m in minutes if m < before]:
-                del minutes[minute]
+        for log in (self.negative, self.reached):
+            for minutes in log.values():
+                for minute in [m for m in minutes if m < before]:
+                    del minutes[minute]

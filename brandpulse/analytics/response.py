@@ -11,6 +11,7 @@ after ``max_open_seconds``, so memory stays bounded.
 from __future__ import annotations
 
 import heapq
+import math
 from typing import Final
 
 import msgspec
@@ -76,9 +77,16 @@ class ResponseTracker(msgspec.Struct):
             self._close(item)
         return [Answered(item, when - item.since) for item in answered]
 
-    def overdue(self, watermark: float) -> list[OpenItem]:
-        """Items whose SLA ran out by ``watermark`` (each reported once); forget expired ones."""
+    def next_due(self) -> float:
+        """The earliest event time at which ``overdue`` has something to do."""
+        return min(
+            self.due[0][0] if self.due else math.inf, self.expiry[0][0] if self.expiry else math.inf
+        )
+
+    def overdue(self, watermark: float) -> tuple[list[OpenItem], list[OpenItem]]:
+        """Items whose SLA ran out by ``watermark`` (each reported once), and expired items."""
         breached: list[OpenItem] = []
+        expired: list[OpenItem] = []
         while self.due and self.due[0][0] <= watermark:
             _, item_id = heapq.heappop(self.due)
             item = self.items.get(item_id)
@@ -90,7 +98,8 @@ class ResponseTracker(msgspec.Struct):
             item = self.items.get(heapq.heappop(self.expiry)[1])
             if item is not None:
                 self._close(item)
-        return breached
+                expired.append(item)
+        return breached, expired
 
     def waiting(self) -> dict[str, tuple[int, float, int]]:
         """Per platform: open items, the start of the oldest, and how many are past the SLA."""

@@ -140,20 +140,20 @@ def test_items_that_need_no_answer_start_no_clock() -> None:
     tracker = ResponseTracker(sla_seconds=600, max_open_seconds=3600)
     tracker.observe(event(0, id="praise"), 0, from_brand=False, needs_answer=False)
     assert tracker.items == {}
-    assert tracker.overdue(10_000) == []
+    assert tracker.overdue(10_000) == ([], [])
 
 
 def test_items_past_the_sla_are_breaches_once_and_expire_later() -> None:
     tracker = ResponseTracker(sla_seconds=600, max_open_seconds=3600)
     tracker.observe(event(0, id="m1"), 0, from_brand=False, needs_answer=True)
     tracker.observe(event(100, id="m2"), 100, from_brand=False, needs_answer=True)
-    assert tracker.overdue(599) == []
-    assert [i.id for i in tracker.overdue(650)] == ["m1"]
-    assert tracker.overdue(660) == []
+    assert tracker.overdue(599) == ([], [])
+    assert [i.id for i in tracker.overdue(650)[0]] == ["m1"]
+    assert tracker.overdue(660) == ([], [])
     assert tracker.breached_open == {"x": 1}
-    assert [i.id for i in tracker.overdue(700)] == ["m2"]
-    tracker.overdue(3650)
+    assert [i.id for i in tracker.overdue(700)[0]] == ["m2"]
+    assert [i.id for i in tracker.overdue(3650)[1]] == ["m1"]
     assert tracker.waiting() == {"x": (1, 100.0, 1)}
-    tracker.overdue(3700)
+    assert [i.id for i in tracker.overdue(3700)[1]] == ["m2"]
     assert tracker.items == {}
     assert tracker.breached_open == {"x": 0}

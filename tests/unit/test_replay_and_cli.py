@@ -17,8 +17,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "brandpulse.cli", *args], input=stdin,
-                          capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "brandpulse.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
 
 
 def events_file(path: Path, count: int) -> Path:
@@ -38,15 +45,22 @@ def test_replay_writes_the_same_bytes_every_time(tmp_path: Path) -> None:
         outputs.append({f.name: f.read_bytes() for f in sorted((tmp_path / name).iterdir())})
     assert outputs[0] == outputs[1]
     files = outputs[0]
-    assert set(files) == {"windows.jsonl", "alerts.jsonl", "share_of_voice.jsonl",
-                          "rejected.jsonl", "summary.json"}
+    assert set(files) == {
+        "windows.jsonl",
+        "alerts.jsonl",
+        "share_of_voice.jsonl",
+        "rejected.jsonl",
+        "summary.json",
+    }
     summary = json.loads(files["summary.json"])
     assert summary["lines"] == 20_001
     assert summary["events"] == 20_000
     assert summary["rejected"] == 1
     assert json.loads(files["rejected.jsonl"]) == {
-        "line": 101, "reason": "invalid_json",
-        "detail": "not JSON: JSON is malformed: object keys must be strings (byte 1)"}
+        "line": 101,
+        "reason": "invalid_json",
+        "detail": "not JSON: JSON is malformed: object keys must be strings (byte 1)",
+    }
     assert summary["windows"] == files["windows.jsonl"].count(b"\n")
     assert "20,000 events" in result.stderr
 
@@ -67,16 +81,25 @@ def test_share_of_voice_of_rivals_adds_up_to_one(tmp_path: Path) -> None:
 def test_replay_names_a_missing_input(tmp_path: Path) -> None:
     result = cli("replay", "--input", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path))
     assert result.returncode == 1
-    assert result.stderr.strip() == f"brandpulse: cannot read {tmp_path / 'nope.jsonl'}: " \
-                                    "No such file or directory"
+    assert (
+        result.stderr.strip() == f"brandpulse: cannot read {tmp_path / 'nope.jsonl'}: "
+        "No such file or directory"
+    )
 
 
 def test_sentiment_command_scores_lines_and_flags_bad_ones() -> None:
-    stdin = "\n".join([
-        json.dumps({"text": "I love this, great service!", "lang": "en"}),
-        json.dumps({"text": "Lieferung seit Wochen nicht da, total enttäuscht", "lang": "de"}),
-        "oops",
-    ]) + "\n"
+    stdin = (
+        "\n".join(
+            [
+                json.dumps({"text": "I love this, great service!", "lang": "en"}),
+                json.dumps(
+                    {"text": "Lieferung seit Wochen nicht da, total enttäuscht", "lang": "de"}
+                ),
+                "oops",
+            ]
+        )
+        + "\n"
+    )
     result = cli("sentiment", stdin=stdin)
     assert result.returncode == 1
     out = [json.loads(line) for line in result.stdout.splitlines()]
