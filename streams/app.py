@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, cast
 
@@ -53,6 +54,7 @@ class Runtime:
         self.windows = bytes_topic(app, config.kafka.windows_topic)
         self.alerts = bytes_topic(app, config.kafka.alerts_topic)
         self.dead_letter_counts: Counter[tuple[str, str]] = Counter()
+        self.tasks: set[asyncio.Future[Any]] = set()
         self.health = WorkerHealth(
             assigned_partitions=lambda: sum(
                 1 for tp in app.consumer.assignment() if tp.topic == self.raw.get_topic_name()
@@ -94,7 +96,13 @@ class Runtime:
         for alert in out.alerts:
             await self.alerts.send(key=alert.id.encode(), value=encode_record(alert))
         if out.alerts and self.pusher is not None:
-            await self.pusher.push(out.alerts)
+            self.background(self.pusher.push(out.alerts))
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` beside the stream: a slow Alertmanager must not hold up processing."""
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def dead_letter(self, rejection: Rejection, message: Any) -> None:
         letter = make_dead_letter(
