@@ -20,7 +20,7 @@ from brandpulse.analytics import signals
 from brandpulse.analytics.evidence import EvidenceLog
 from brandpulse.analytics.records import ALL_PLATFORMS, AlertRecord, Evidence, WindowRecord
 from brandpulse.analytics.reorder import ReorderBuffer
-from brandpulse.analytics.response import Answered, ResponseTracker
+from brandpulse.analytics.response import ANSWER_KINDS, Answered, ResponseTracker
 from brandpulse.analytics.settings import AnalyticsSettings
 from brandpulse.analytics.spike_alerts import SpikeAlerts
 from brandpulse.analytics.windows import MINUTE, WINDOWS, SeriesWindows
@@ -69,6 +69,23 @@ class BrandState(msgspec.Struct):
     sla_alerts: dict[str, AlertRecord] = msgspec.field(default_factory=dict)
 
 
+class _Lane:
+    """What ``_apply`` needs to know of one platform, found with one lookup: the series, the
+    brand's handles there (None: no accounts), and the bucket of the minute being filled.
+
+    Not state: made again from it after a restore. The bucket is kept from one event to the
+    next until a minute closes, closing being the only time buckets are dropped.
+    """
+
+    __slots__ = ("bucket", "handles", "minute", "series")
+
+    def __init__(self, series: SeriesWindows, handles: set[str] | None) -> None:
+        self.series = series
+        self.handles = handles
+        self.minute: int | None = None
+        self.bucket: list[int] = []
+
+
 class BrandAnalytics:
     def __init__(
         self,
@@ -81,8 +98,9 @@ class BrandAnalytics:
         self.brand = brand
         self.settings = settings
         self.scorer = scorer
+        self._score = scorer.score
         self.spikes = spikes
-        self.handles = {
+        self.handles: dict[str, set[str]] = {
             platform: {h.lower().lstrip("@") for h in handles}
             for platform, handles in brand.accounts.items()
         }
@@ -95,21 +113,20 @@ class BrandAnalytics:
         """The newest record per (platform, window), for the metrics exporter."""
         self._next_check = -math.inf
         """Watermark at which time-driven work (a minute to close, an SLA to run out) is due."""
+        self._lanes: dict[str, _Lane] = {}
+        self._reorder = self.state.reorder
 
     # -- events in ----------------------------------------------------------------------------
 
     def process(self, event: Event, out: Output) -> None:
-        state = self.state
-        reorder = state.reorder
-        if not reorder.push(event, event.time.timestamp()):
-            state.late[event.platform] = state.late.get(event.platform, 0) + 1
-            out.late += 1
+        reorder = self._reorder
+        released = reorder.admit(event, event.time.timestamp())
+        if released is None:
+            self._late(event, out)
             return
-        watermark = reorder.newest - reorder.lateness  # type: ignore[operator]  # set by push
-        if reorder.heap[0][0] <= watermark:
-            for when, ready in reorder.release():
-                self._apply(when, ready, out)
-            self._next_check = min(self._next_check, self._due())
+        for when, ready in released:
+            self._apply(when, ready, out)
+        watermark = reorder.newest - reorder.lateness  # type: ignore[operator]  # set by admit
         if watermark >= self._next_check:
             self._advance(watermark, out)
 
@@ -122,56 +139,135 @@ class BrandAnalytics:
             self._advance(state.reorder.newest + MINUTE, out)
 
     def is_brand(self, event: Event) -> bool:
+        """Whether the brand itself did ``event``: flagged so, or one of its handles (a post
+        without an author is the brand's too). ``_apply`` applies the same rule inline."""
         author = event.author
         if author is None:
             return event.kind == "post"
-        return author.is_brand or (author.handle or "").lower().lstrip("@") in self.handles.get(
-            event.platform, ()
-        )
+        if author.is_brand:
+            return True
+        handles = self.handles.get(event.platform)
+        return handles is not None and (author.handle or "").lower().lstrip("@") in handles
+
+    def _late(self, event: Event, out: Output) -> None:
+        late = self.state.late
+        late[event.platform] = late.get(event.platform, 0) + 1
+        out.late += 1
 
     def _apply(self, when: float, event: Event, out: Output) -> None:
+        """Count ``event`` in its minute, score the public's texts, and track answers.
+
+        This runs for every event, so it reads each field once and calls out only for what
+        few events need (``is_brand`` is inlined: a handle is only normalized when the
+        platform has brand accounts and the author is not flagged as the brand).
+        """
+        minute = math.floor(when) // MINUTE  # int(when // MINUTE), without a float modulo
+        platform, kind = event.platform, event.kind
+        lane = self._lanes.get(platform)
+        if lane is None:
+            lane = self._new_lane(platform, minute)
+        if kind == "follower_count":
+            lane.series.record_followers(minute, event.metrics["followers"])
+            return
+        if lane.minute != minute:
+            lane.minute, lane.bucket = minute, lane.series.bucket(minute)
+        bucket = lane.bucket
+        if kind == "post":
+            bucket[signals.POSTS] += 1  # whoever wrote it
+            return
+        author, handles = event.author, lane.handles
+        if author is not None and (
+            author.is_brand
+            or (handles is not None and (author.handle or "").lower().lstrip("@") in handles)
+        ):
+            if kind in ANSWER_KINDS and (answered := self.state.response.answer(event, when)):
+                self._record_answers(answered, out)
+            return
+        if kind == "mention":
+            bucket[signals.MENTIONS] += 1
+        elif kind in signals.INTERACTION_KINDS:
+            bucket[signals.INTERACTIONS] += 1
+        text = event.text
+        if text and kind in signals.VOICE_KINDS:
+            self._apply_voice(when, minute, event, text, bucket)
+
+    def _apply_voice(
+        self, when: float, minute: int, event: Event, text: str, bucket: list[int]
+    ) -> None:
+        """A text of the public's: its sentiment, its evidence, and the answer it may need.
+
+        Sentiment counts are integers (scores in units of ``1 / SCORE_SCALE``), so totals do
+        not depend on the order events are added in.
+        """
+        score, label = self._score(text, event.lang)
+        mention = event.kind == "mention"
+        if mention and label == "negative":
+            bucket[signals.NEGATIVE_MENTIONS] += 1
+        bucket[signals.LABEL_INDEX[label]] += 1
+        bucket[signals.SCORE_UNITS] += round(score * signals.SCORE_SCALE)
+        if mention:
+            self.state.evidence.offer(minute, event, score)
+        if label == "negative" or "?" in text:
+            deadline = self.state.response.ask(event, when)
+            if deadline is not None:
+                self._next_check = min(self._next_check, deadline)
+
+    def _new_lane(self, platform: str, minute: int) -> _Lane:
+        """The lane of a platform's first event since this object was made (or restored).
+
+        The platform's series is made on its first event ever; the very first event also
+        starts the clock of minutes to close (the minute before it counts as closed).
+        """
         state = self.state
-        minute = int(when // MINUTE)
         if state.closed_minute is None:
             state.closed_minute = minute - 1
-        series = state.series.get(event.platform)
+            self._next_check = min(self._next_check, self._due())
+        series = state.series.get(platform)
         if series is None:
-            series = state.series[event.platform] = SeriesWindows()
-        if event.kind == "follower_count":
-            series.record_followers(minute, event.metrics["followers"])
-            return
-        from_brand = self.is_brand(event)
-        sentiment = None
-        if signals.is_voice(event, from_brand) and event.text:
-            sentiment = self.scorer.score(event.text, event.lang)
-        signals.add_event(series.bucket(minute), event, from_brand, sentiment)
-        if sentiment is not None and event.kind == "mention":
-            state.evidence.add(minute, _evidence(event, sentiment[0]))
-        needs_answer = sentiment is not None and (
-            sentiment[1] == "negative" or "?" in (event.text or "")
-        )
-        for answered in state.response.observe(event, when, from_brand, needs_answer):
-            self._answered(answered, out)
+            series = state.series[platform] = SeriesWindows()
+        lane = self._lanes[platform] = _Lane(series, self.handles.get(platform) or None)
+        return lane
 
-    def _answered(self, answered: Answered, out: Output) -> None:
-        platform = answered.item.platform
-        histogram = self.state.first_response.get(platform)
-        if histogram is None:
-            histogram = self.state.first_response[platform] = Histogram.with_bounds(
-                FIRST_RESPONSE_BUCKETS
-            )
-        histogram.observe(answered.seconds)
-        if answered.item.breached:
-            self._sla_check(platform, answered.item.since + answered.seconds, out)
+    def _record_answers(self, answers: list[Answered], out: Output) -> None:
+        """First responses a reply of the brand's gave, and the SLA alerts they may resolve."""
+        for answered in answers:
+            item = answered.item
+            histogram = self.state.first_response.get(item.platform)
+            if histogram is None:
+                histogram = self._new_histogram(item.platform)
+            histogram.observe(answered.seconds)
+            if item.breached:
+                self._sla_check(item.platform, item.since + answered.seconds, out)
+
+    def _new_histogram(self, platform: str) -> Histogram:
+        histogram = Histogram.with_bounds(FIRST_RESPONSE_BUCKETS)
+        self.state.first_response[platform] = histogram
+        return histogram
 
     # -- time moves on ------------------------------------------------------------------------
 
     def _due(self) -> float:
+        return min(self._minute_due(), self.state.response.next_due())
+
+    def _minute_due(self) -> float:
+        """The watermark that closes the next minute: one minute past its end."""
         closed = self.state.closed_minute
-        next_minute = math.inf if closed is None else (closed + 2) * MINUTE
-        return min(next_minute, self.state.response.next_due())
+        return math.inf if closed is None else (closed + 2) * MINUTE
 
     def _advance(self, watermark: float, out: Output) -> None:
+        """Run the SLA clocks, and close the minutes, that ``watermark`` has passed."""
+        state = self.state
+        due = state.response.next_due()
+        if due <= watermark:
+            self._run_clocks(watermark, out)
+            due = state.response.next_due()
+        last = math.floor(watermark) // MINUTE - 1
+        while state.closed_minute is not None and state.closed_minute < last:
+            self._close_minute(state.closed_minute + 1, out)
+        self._next_check = min(self._minute_due(), due)
+
+    def _run_clocks(self, watermark: float, out: Output) -> None:
+        """Count the SLA breaches and let go of the expired items that ``watermark`` passed."""
         state = self.state
         breached, expired = state.response.overdue(watermark)
         for item in breached:
@@ -179,15 +275,14 @@ class BrandAnalytics:
             self._sla_check(item.platform, item.since + self.settings.sla_seconds, out)
         for platform in sorted({item.platform for item in expired if item.breached}):
             self._sla_check(platform, watermark, out)
-        last = int(watermark // MINUTE) - 1
-        while state.closed_minute is not None and state.closed_minute < last:
-            self._close_minute(state.closed_minute + 1, out)
-        self._next_check = self._due()
 
     def _close_minute(self, minute: int, out: Output) -> None:
         state = self.state
         state.closed_minute = minute
+        for lane in self._lanes.values():
+            lane.minute = None  # the buckets of lanes may be dropped now
         end = minute + 1
+        at = _time(end * MINUTE)
         totals = signals.empty()
         for platform, series in sorted(state.series.items()):
             bucket = series.buckets.get(minute) or signals.empty()
@@ -195,10 +290,10 @@ class BrandAnalytics:
             series.close(minute)
             self._detect(platform, minute, bucket, out)
             if not series.is_idle() or series.follower_minutes:
-                self._emit(platform, end, [series], out)
+                self._emit(platform, end, at, [series], out)
         if state.series:
             self._detect(ALL_PLATFORMS, minute, totals, out)
-            self._emit(ALL_PLATFORMS, end, list(state.series.values()), out)
+            self._emit(ALL_PLATFORMS, end, at, list(state.series.values()), out)
         state.evidence.forget(minute - self.settings.evidence_minutes)
 
     def _detect(self, platform: str, minute: int, bucket: list[int], out: Output) -> None:
@@ -215,10 +310,27 @@ class BrandAnalytics:
                 self.spikes.record(self.brand.name, platform, signal, transition, evidence)
             )
 
-    def _emit(self, platform: str, end: int, series: list[SeriesWindows], out: Output) -> None:
+    def _emit(
+        self, platform: str, end: int, at: datetime, series: list[SeriesWindows], out: Output
+    ) -> None:
+        """The records of every window of ``series`` ending at minute ``end`` (time ``at``)."""
+        followers = _followers(series, end)
         for window, length in WINDOWS.items():
+            if len(series) == 1:
+                now, before = series[0].current[window], series[0].previous[window]
+            else:
+                now = _totals([s.current[window] for s in series])
+                before = _totals([s.previous[window] for s in series])
             record = _window_record(
-                self.brand.name, platform, end, series, window=window, length=length
+                self.brand.name,
+                platform,
+                at,
+                now=now,
+                before=before,
+                followers=followers,
+                followers_before=_followers(series, end - length),
+                window=window,
+                length=length,
             )
             self.latest[platform, window] = record
             out.windows.append(record)
@@ -242,11 +354,6 @@ class BrandAnalytics:
             out.alerts.append(
                 msgspec.structs.replace(firing, state="resolved", at=_time(at), observed=0.0)
             )
-
-
-def _evidence(event: Event, score: float) -> Evidence:
-    reach = (event.author.followers or 0) if event.author else 0
-    return Evidence(id=event.id, platform=event.platform, text=event.text, score=score, reach=reach)
 
 
 def _time(seconds: float) -> datetime:
@@ -281,16 +388,30 @@ def _growth(now: float | None, before: float | None) -> float | None:
 
 
 def _followers(series: list[SeriesWindows], minute: int) -> int | None:
+    if len(series) == 1:
+        return series[0].followers_before(minute)
     known = [f for s in series if (f := s.followers_before(minute)) is not None]
     return sum(known) if known else None
 
 
+def _totals(counts: list[list[int]]) -> list[int]:
+    """Sums, signal by signal, of bucket-shaped counts."""
+    return [sum(values) for values in zip(*counts, strict=True)]
+
+
 def _window_record(
-    brand: str, platform: str, end: int, series: list[SeriesWindows], *, window: str, length: int
+    brand: str,
+    platform: str,
+    at: datetime,
+    *,
+    now: list[int],
+    before: list[int],
+    followers: int | None,
+    followers_before: int | None,
+    window: str,
+    length: int,
 ) -> WindowRecord:
-    now = [sum(values) for values in zip(*(s.current[window] for s in series), strict=True)]
-    before = [sum(values) for values in zip(*(s.previous[window] for s in series), strict=True)]
-    followers = _followers(series, end)
+    """The record of ``window`` ending at ``at``, from the counts ``now`` and one window before."""
     positive, neutral, negative = now[signals.POSITIVE], now[signals.NEUTRAL], now[signals.NEGATIVE]
     voices = positive + neutral + negative
     seconds = length * MINUTE
@@ -298,7 +419,7 @@ def _window_record(
         brand=brand,
         platform=platform,
         window=window,
-        end=_time(end * MINUTE),
+        end=at,
         mentions=now[signals.MENTIONS],
         posts=now[signals.POSTS],
         interactions=now[signals.INTERACTIONS],
@@ -313,7 +434,7 @@ def _window_record(
         negative_share=_ratio(negative, voices),
         followers=followers,
         engagement_rate=_ratio(now[signals.INTERACTIONS], followers),
-        follower_growth=_growth(followers, _followers(series, end - length)),
+        follower_growth=_growth(followers, followers_before),
         mention_growth=_growth(now[signals.MENTIONS], before[signals.MENTIONS]),
         interaction_growth=_growth(now[signals.INTERACTIONS], before[signals.INTERACTIONS]),
     )

@@ -43,8 +43,12 @@ class Analytics:
 
     def process(self, events: Iterable[Event], out: Output | None = None) -> Output:
         out = out or Output()
+        brands = self.brands
         for event in events:
-            self.brand(event.brand).process(event, out)
+            analytics = brands.get(event.brand)
+            if analytics is None:
+                analytics = self.brand(event.brand)
+            analytics.process(event, out)
         return out
 
     def drain(self) -> Output:

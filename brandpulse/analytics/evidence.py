@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from brandpulse.analytics.records import Evidence
+from brandpulse.contract import Event
 
 
 def _most_negative(item: Evidence) -> tuple[float, str]:
@@ -27,6 +28,13 @@ def _most_reached(item: Evidence) -> tuple[int, str]:
 def _keep(kept: list[Evidence], item: Evidence, limit: int, key: Callable[[Evidence], Any]) -> None:
     if len(kept) >= limit and key(item) >= key(kept[-1]):
         return
+    _insert(kept, item, limit, key)
+
+
+def _insert(
+    kept: list[Evidence], item: Evidence, limit: int, key: Callable[[Evidence], Any]
+) -> None:
+    """Put ``item`` in its place in ``kept``, and drop what that pushes past ``limit``."""
     insort(kept, item, key=key)
     del kept[limit:]
 
@@ -48,6 +56,47 @@ class EvidenceLog(msgspec.Struct):
         for log, key in ((self.negative, _most_negative), (self.reached, _most_reached)):
             kept = log.setdefault(item.platform, {}).setdefault(minute, [])
             _keep(kept, item, self.keep, key)
+
+    def offer(self, minute: int, event: Event, score: float) -> None:
+        """``add`` for a scored mention, building its ``Evidence`` only if it is kept.
+
+        Most mentions of a busy minute are weaker than its weakest kept item on both counts;
+        comparing their keys first spares building a record for each of them.
+        """
+        platform, item_id, keep = event.platform, event.id, self.keep
+        author = event.author
+        reach = (author.followers or 0) if author else 0
+        minutes = self.negative.get(platform)
+        negative = minutes.get(minute) if minutes is not None else None
+        if negative is None:
+            negative = self._start_minute(platform, minute)
+        reached = self.reached[platform][minute]
+        if len(negative) < keep:
+            to_negative = True
+        else:
+            weakest = negative[-1]
+            weakest_score = weakest.score if weakest.score is not None else 0.0
+            to_negative = (score, item_id) < (weakest_score, weakest.id)
+        if len(reached) < keep:
+            to_reached = True
+        else:
+            weakest = reached[-1]
+            to_reached = (-reach, item_id) < (-weakest.reach, weakest.id)
+        if not (to_negative or to_reached):
+            return
+        item = Evidence(id=item_id, platform=platform, text=event.text, score=score, reach=reach)
+        if to_negative:
+            _insert(negative, item, keep, _most_negative)
+        if to_reached:
+            _insert(reached, item, keep, _most_reached)
+
+    def _start_minute(self, platform: str, minute: int) -> list[Evidence]:
+        """Make room for ``minute`` of ``platform``; the (empty) negative list.
+
+        Both logs always hold the same minutes, so ``offer`` looks up one and indexes the other.
+        """
+        self.reached.setdefault(platform, {}).setdefault(minute, [])
+        return self.negative.setdefault(platform, {}).setdefault(minute, [])
 
     def pick(self, platform: str | None, first: int, last: int) -> list[Evidence]:
         """Top items of minutes ``first..last`` on ``platform`` (None: every platform)."""

@@ -1,5 +1,8 @@
 """What an event counts towards, in one minute bucket of one (brand, platform) series.
 
+A post counts in ``POSTS`` whoever wrote it; a mention (in ``MENTIONS``) or an interaction (in
+``INTERACTIONS``) counts only when it comes from the public, and so does the sentiment of the
+public's texts. The counting itself is ``BrandAnalytics._apply``, the hottest code there is.
 Counts are integers, sentiment included (scores are summed in units of 1/10,000), so totals do
 not depend on the order in which events are added.
 """
@@ -7,8 +10,6 @@ not depend on the order in which events are added.
 from __future__ import annotations
 
 from typing import Final
-
-from brandpulse.contract import Event
 
 MENTIONS: Final = 0
 POSTS: Final = 1
@@ -39,28 +40,3 @@ Buckets = list[int]
 
 def empty() -> Buckets:
     return [0] * SIZE
-
-
-def add_event(
-    bucket: Buckets, event: Event, from_brand: bool, sentiment: tuple[float, str] | None
-) -> None:
-    """Count one event; ``sentiment`` is given for the public's texts only."""
-    kind = event.kind
-    if kind == "post":
-        bucket[POSTS] += 1
-    elif from_brand:
-        return
-    elif kind == "mention":
-        bucket[MENTIONS] += 1
-        if sentiment is not None and sentiment[1] == "negative":
-            bucket[NEGATIVE_MENTIONS] += 1
-    elif kind in INTERACTION_KINDS:
-        bucket[INTERACTIONS] += 1
-    if sentiment is not None:
-        score, label = sentiment
-        bucket[LABEL_INDEX[label]] += 1
-        bucket[SCORE_UNITS] += round(score * SCORE_SCALE)
-
-
-def is_voice(event: Event, from_brand: bool) -> bool:
-    return not from_brand and event.kind in VOICE_KINDS and bool(event.text)

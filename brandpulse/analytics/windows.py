@@ -61,13 +61,12 @@ class SeriesWindows(msgspec.Struct):
         """Fold ``minute`` into every window; minutes must be closed one after another."""
         if self.closed is not None and minute != self.closed + 1:
             raise ValueError(f"minute {minute} closed after {self.closed}")
+        buckets = self.buckets
+        entering = buckets.get(minute)
         for name, length in WINDOWS.items():
-            _shift(self.current[name], self.buckets.get(minute), self.buckets.get(minute - length))
-            _shift(
-                self.previous[name],
-                self.buckets.get(minute - length),
-                self.buckets.get(minute - 2 * length),
-            )
+            halfway = buckets.get(minute - length)
+            _shift(self.current[name], entering, halfway)
+            _shift(self.previous[name], halfway, buckets.get(minute - 2 * length))
         self.closed = minute
         self._forget(minute - RETAINED_MINUTES)
 
@@ -86,9 +85,10 @@ class SeriesWindows(msgspec.Struct):
 
 
 def _shift(total: list[int], entering: list[int] | None, leaving: list[int] | None) -> None:
-    if entering is not None:
-        for index, value in enumerate(entering):
-            total[index] += value
-    if leaving is not None:
-        for index, value in enumerate(leaving):
-            total[index] -= value
+    """Add the bucket entering the window to its running sums, subtract the one leaving it."""
+    if entering is not None and leaving is not None:
+        total[:] = [t + e - v for t, e, v in zip(total, entering, leaving, strict=True)]
+    elif entering is not None:
+        total[:] = [t + e for t, e in zip(total, entering, strict=True)]
+    elif leaving is not None:
+        total[:] = [t - v for t, v in zip(total, leaving, strict=True)]

@@ -94,7 +94,7 @@ class Compounds:
     looking words up stays one dictionary lookup.
     """
 
-    __slots__ = ("_heads", "_known", "_lexicon", "_min_head", "_plain", "_prefixes", "_words")
+    __slots__ = ("_analysed", "_heads", "_known", "_lexicon", "_min_head", "_prefixes", "_words")
 
     def __init__(
         self,
@@ -110,7 +110,8 @@ class Compounds:
         self._min_head = min_head
         self._lexicon = dict(words if lexicon is None else lexicon)
         self._known = dict(self._lexicon)
-        self._plain: set[str] = set()
+        # The words of _known and those found not to be compounds: one test for both.
+        self._analysed = set(self._lexicon)
 
     def __call__(self, word: str) -> float | None:
         """The valence of one word read as a compound, if it is a long or hyphenated one."""
@@ -120,18 +121,21 @@ class Compounds:
 
     def lookup(self, words: list[str]) -> dict[str, float]:
         """The lexicon with the compounds among ``words`` added (and any found before)."""
-        if len(self._plain) >= _MEMO_LIMIT:
-            self._plain.clear()
-        if len(self._known) >= len(self._lexicon) + _MEMO_LIMIT:
+        if not self._analysed.issuperset(words):  # most texts: every word seen before
+            self._analyse(words)
+        return self._known
+
+    def _analyse(self, words: list[str]) -> None:
+        """Adds the compounds among ``words`` to ``_known``, and all of them to ``_analysed``."""
+        if len(self._analysed) >= len(self._lexicon) + _MEMO_LIMIT:
             self._known = dict(self._lexicon)
-        known, plain = self._known, self._plain
-        for word in filterfalse(plain.__contains__, filterfalse(known.__contains__, words)):
+            self._analysed = set(self._lexicon)
+        known, analysed = self._known, self._analysed
+        for word in filterfalse(analysed.__contains__, words):
             valence = self(word)
             if valence:
                 known[word] = valence
-            else:
-                plain.add(word)
-        return known
+            analysed.add(word)
 
     def _hyphenated(self, word: str) -> float | None:
         parts = word.split("-")

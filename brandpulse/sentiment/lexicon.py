@@ -44,6 +44,8 @@ class Rules:
     """Token -> valence; a phrase's last word is here too, with 0.0 if it means nothing alone."""
     phrases: dict[tuple[str, str], tuple[Phrase, ...]]
     """Last two words of a phrase -> the phrases ending with them, longest first."""
+    phrase_ends: frozenset[str]
+    """The last words of ``phrases``: only these need a look at the word before."""
     boosters: dict[str, float]
     negators: frozenset[str]
     negators_after: frozenset[str]
@@ -59,6 +61,8 @@ class Rules:
     """German: looks up unknown long words as compounds; its ``lookup`` replaces ``valence``."""
     modifiers: frozenset[str]
     """Boosters, dampeners and negators: a text without any skips the context rules."""
+    context_words: frozenset[str]
+    """``modifiers`` and ``contrasts``: in a text without any, every word counts alone."""
     language_cues: frozenset[str]
     """Frequent words that tell this language from the other one ("the", "und", "Rechnung")."""
 
@@ -84,18 +88,22 @@ def load_rules(lang: str) -> Rules:
         if role in ("booster", "dampener")
     }
     negators = frozenset(word for word, role, _ in roles if role.startswith("negator"))
+    modifiers = negators | frozenset(boosters)
+    contrasts = _with_role(roles, "contrast")
     return Rules(
         valence=valence,
         phrases=phrases,
+        phrase_ends=frozenset(last for _, last in phrases),
         boosters=boosters,
         negators=negators,
         negators_after=_with_role(roles, "negator_after"),
-        contrasts=_with_role(roles, "contrast"),
+        contrasts=contrasts,
         short_negators=_with_role(roles, "negator_short"),
         emphatic_never=_with_role(roles, "emphatic_never"),
         emphatic_so=_with_role(roles, "emphatic_so"),
         compounds=compounds,
-        modifiers=negators | boosters.keys(),
+        modifiers=modifiers,
+        context_words=modifiers | contrasts,
         language_cues=_with_role(roles, "language_cue"),
     )
 

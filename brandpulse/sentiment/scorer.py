@@ -10,28 +10,30 @@ or a "but" ("Not bad. Great!"), never reaches emoji, and in German may follow th
 both praise and booster boosts the next word ("super langsam"); and URLs, @handles and
 hashtags are handled by ``brandpulse.sentiment.text``.
 
-Speed comes from looking at every token once with one dictionary lookup, and doing the
-context work only for the few tokens that carry sentiment.
+Speed comes from leaving the per-token work to C (``ChunkTokens``' lookups, ``filter`` over
+the lexicon, set operations for modifiers), and doing the context work in Python only for the
+few tokens that carry sentiment; in most posts no modifier is near them, and their valences
+are summed without the context rules.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from functools import cache
-from itertools import compress
+from math import sqrt
 from typing import Final
 
 from brandpulse.sentiment.interface import Sentiment, label_for
 from brandpulse.sentiment.language import guess_language
 from brandpulse.sentiment.lexicon import SUPPORTED, Phrase, Rules, load_rules
-from brandpulse.sentiment.text import CLAUSE_BREAK_CHARS, clean, shouted, tokenize
+from brandpulse.sentiment.text import CLAUSE_BREAK_CHARS, ChunkTokens, clean, shouted
 
 NEGATION: Final = -0.74
 EMPHATIC_NEGATION: Final = 1.25
 CAPS_BOOST: Final = 0.733
 MODIFIER_DECAY: Final = (1.0, 0.95, 0.9)
 """Weight of a booster one, two and three tokens before the word."""
+MODIFIER_REACH: Final = len(MODIFIER_DECAY)
 EXCLAMATION: Final = 0.292
 MAX_EXCLAMATIONS: Final = 4
 QUESTION: Final = 0.18
@@ -52,32 +54,40 @@ Hit = tuple[int, float]
 class LexiconScorer:
     """Scores with one ``Rules`` per language; ``rules`` must hold English ("en")."""
 
-    __slots__ = ("_english", "_rules")
+    __slots__ = ("_chunk_tokens", "_english", "_rules")
 
     def __init__(self, rules: Mapping[str, Rules]) -> None:
         self._rules = dict(rules)
         self._english = self._rules["en"]
+        self._chunk_tokens = ChunkTokens()
 
     def score(self, text: str, lang: str | None = None) -> Sentiment:
         """Languages without rules are scored with the English ones; ``None`` means guess."""
         text = clean(text)
-        lowered = text.lower()
-        words = tokenize(lowered)
+        words: list[str] = []  # tokenize(text.lower()), made lookups: see ChunkTokens
+        for chunk in text.split():
+            words += self._chunk_tokens[chunk]
         if not words:
             return NEUTRAL
         if lang is None:
-            lang = guess_language(words, lowered)
+            lang = guess_language(words, text.lower())
         rules = self._rules.get(lang, self._english)
-        hits = _hits(rules, words)
-        if not hits:
-            return NEUTRAL
-        total = _sum(rules, words, hits, text)
+        valence = rules.valence if rules.compounds is None else rules.compounds.lookup(words)
+        if valence.keys().isdisjoint(words):
+            return NEUTRAL  # most neutral posts: not one word of the lexicon
+        # ALL CAPS emphasises only when not everything is in caps: then there is no text to look in.
+        caps = "" if text.isupper() else text
+        if rules.context_words.isdisjoint(words):
+            total = _sum_alone(rules, valence, words, caps)
+        else:
+            total = _sum(rules, words, _hits(rules, valence, words), caps)
         if not total:
             return NEUTRAL
         emphasis = _punctuation_emphasis(text)
         total += emphasis if total > 0 else -emphasis
-        score = total / math.sqrt(total * total + SQUASH)
-        return Sentiment(score, label_for(score))
+        score = total / sqrt(total * total + SQUASH)
+        # tuple.__new__: what Sentiment(score, label) does, without its __new__ in Python
+        return tuple.__new__(Sentiment, (score, label_for(score)))
 
 
 @cache
@@ -86,19 +96,45 @@ def default_scorer() -> LexiconScorer:
     return LexiconScorer({lang: load_rules(lang) for lang in SUPPORTED})
 
 
-def _hits(rules: Rules, words: list[str]) -> dict[int, Hit]:
+def _sum_alone(rules: Rules, valence: Mapping[str, float], words: list[str], caps: str) -> float:
+    """``_sum`` for a text without modifiers and contrasts, where each word counts alone.
+
+    Most posts are such texts, so this skips collecting the ``_hits`` (and their positions)
+    that context rules need, unless a phrase may end in the text: then ``_sum`` counts.
+    """
+    phrase_ends = rules.phrase_ends
+    total = 0.0
+    end = -1
+    for word in filter(valence.__contains__, words):
+        if word in phrase_ends:
+            # Only phrase ends need their place. Words come in order, and an earlier place of
+            # this word, a phrase end too, was passed already: it is the next one after that.
+            end = words.index(word, end + 1)
+            if end and (words[end - 1], word) in rules.phrases:
+                return _sum(rules, words, _hits(rules, valence, words), caps)
+        value = valence[word]
+        if value:
+            if caps and word.upper() in caps and shouted(word, caps):
+                value += CAPS_BOOST if value > 0 else -CAPS_BOOST
+            total += value
+    return total
+
+
+def _hits(rules: Rules, valence: Mapping[str, float], words: list[str]) -> dict[int, Hit]:
     """Position of the last token of each sentiment-bearing word or phrase -> its ``Hit``."""
-    valence = rules.valence if rules.compounds is None else rules.compounds.lookup(words)
+    phrase_ends = rules.phrase_ends
     hits: dict[int, Hit] = {}
-    # compress/map run in C: Python only sees the few tokens that are in the lexicon.
-    for end in compress(range(len(words)), map(valence.__contains__, words)):
-        word = words[end]
+    end = -1
+    # filter and index run in C: Python only sees the few tokens that are in the lexicon.
+    for word in filter(valence.__contains__, words):
+        end = words.index(word, end + 1)  # words come in order, each found after the last
         hit = (end, valence[word])
-        phrases = rules.phrases.get((words[end - 1], word)) if end else None
-        if phrases is not None:
-            hit = _phrase(phrases, words, hit)
-            for inside in range(hit[0], end):
-                hits.pop(inside, None)  # "kind" of "kind of" is not kind
+        if end and word in phrase_ends:
+            phrases = rules.phrases.get((words[end - 1], word))
+            if phrases is not None:
+                hit = _phrase(phrases, words, hit)
+                for inside in range(hit[0], end):
+                    hits.pop(inside, None)  # "kind" of "kind of" is not kind
         if hit[1]:
             hits[end] = hit
     return hits
@@ -114,59 +150,65 @@ def _phrase(phrases: tuple[Phrase, ...], words: list[str], alone: Hit) -> Hit:
     return alone
 
 
-def _sum(rules: Rules, words: list[str], hits: dict[int, Hit], text: str) -> float:
-    contrast = _first_contrast(rules.contrasts, words)
-    # ALL CAPS emphasises only when not everything is in caps: then there is no text to look in.
-    caps = "" if text.isupper() else text
-    modified = not rules.modifiers.isdisjoint(words)
+def _sum(rules: Rules, words: list[str], hits: dict[int, Hit], caps: str) -> float:
+    """The sum of the hits' valences in context; ``caps`` is the text to look for ALL CAPS in."""
+    contrasts, modifiers = rules.contrasts, rules.modifiers
+    contrast = None if contrasts.isdisjoint(words) else _first_contrast(contrasts, words)
+    modified = not modifiers.isdisjoint(words)
+    # Negators that may follow the word are looked for only if the text has any.
+    negators_after = modified and not rules.negators_after.isdisjoint(words)
     total = 0.0
     for end, (start, valence) in hits.items():
         value = valence
-        if caps and words[end].upper() in caps and shouted(words[end], caps):
+        word = words[end]
+        if caps and word.upper() in caps and shouted(word, caps):
             value += CAPS_BOOST if value > 0 else -CAPS_BOOST
-        if modified and words[end][0].isalpha():  # emoji and emoticons are not negated
-            value = _modified(rules, words, caps, hits, start=start, end=end, valence=value)
+        if modified and word[0].isalpha():  # emoji and emoticons are not negated
+            if start == end and word in modifiers and _modifies_next(rules, words, hits, end):
+                value = 0.0
+            else:
+                # Most words have no modifier before them: a set operation in C tells.
+                window = words[start - MODIFIER_REACH if start > MODIFIER_REACH else 0 : start]
+                if not modifiers.isdisjoint(window):
+                    value = _modified_before(rules, words, caps, hits, start=start, valence=value)
+                if negators_after and _negated_after(rules.negators_after, words, hits, end):
+                    value *= NEGATION
         if contrast is not None and end != contrast:
             value *= BEFORE_CONTRAST if end < contrast else AFTER_CONTRAST
         total += value
     return total
 
 
-def _modified(
-    rules: Rules,
-    words: list[str],
-    caps: str,
-    hits: dict[int, Hit],
-    *,
-    start: int,
-    end: int,
-    valence: float,
+def _modifies_next(rules: Rules, words: list[str], hits: dict[int, Hit], end: int) -> bool:
+    """Whether a modifier that carries sentiment itself is there to modify what follows."""
+    if end + 1 in hits:
+        return True  # "no good", "super schnell": the word modifies the next one instead
+    # "no, I haven't": an answer, not a complaint
+    return (
+        words[end] in rules.negators
+        and end + 1 < len(words)
+        and words[end + 1][0] in CLAUSE_BREAK_CHARS
+    )
+
+
+def _modified_before(
+    rules: Rules, words: list[str], caps: str, hits: dict[int, Hit], *, start: int, valence: float
 ) -> float:
-    """The valence after the boosters, dampeners and negators around the word."""
-    negators, boosters = rules.negators, rules.boosters
-    own = words[end]
-    if start == end and (own in negators or own in boosters):
-        if end + 1 in hits:
-            return 0.0  # "no good", "super schnell": the word modifies the next one instead
-        if own in negators and end + 1 < len(words) and words[end + 1][0] in CLAUSE_BREAK_CHARS:
-            return 0.0  # "no, I haven't": an answer, not a complaint
-    emphatic = start > 0 and words[start - 1] in rules.emphatic_so
-    for distance, decay in enumerate(MODIFIER_DECAY, 1):
-        position = start - distance
-        if position < 0:
-            break
+    """The valence after the boosters, dampeners and negators up to three tokens before it."""
+    negators, boosters, contrasts = rules.negators, rules.boosters, rules.contrasts
+    for position in range(start - 1, max(start - MODIFIER_REACH, 0) - 1, -1):
         word = words[position]
-        if word[0] in CLAUSE_BREAK_CHARS or word in rules.contrasts:
+        if word[0] in CLAUSE_BREAK_CHARS or word in contrasts:
             break
-        if word in boosters and (distance == 1 or position not in hits):
-            boost = boosters[word] * decay
-            if caps and shouted(word, caps):
+        if word in boosters and (position == start - 1 or position not in hits):
+            boost = boosters[word] * MODIFIER_DECAY[start - 1 - position]
+            if caps and word.upper() in caps and shouted(word, caps):
                 boost += CAPS_BOOST
             valence += boost if valence > 0 else -boost
         if word in negators:
+            distance = start - position
+            emphatic = distance > 1 and words[start - 1] in rules.emphatic_so
             valence *= _negation(rules, word, distance, emphatic=emphatic)
-    if rules.negators_after and _negated_after(rules.negators_after, words, hits, end):
-        valence *= NEGATION
     return valence
 
 
@@ -205,16 +247,14 @@ def _sentiment_follows(words: list[str], hits: dict[int, Hit], position: int) ->
     return False
 
 
-def _first_contrast(contrasts: frozenset[str], words: list[str]) -> int | None:
-    if contrasts.isdisjoint(words):
-        return None
+def _first_contrast(contrasts: frozenset[str], words: list[str]) -> int:
+    """Where the first contrast word ("but") stands; ``words`` has one."""
     return min(words.index(word) for word in contrasts.intersection(words))
 
 
 def _punctuation_emphasis(text: str) -> float:
+    emphasis = min(text.count("!"), MAX_EXCLAMATIONS) * EXCLAMATION
     questions = text.count("?")
-    if questions < 2:
-        question_emphasis = 0.0
-    else:
-        question_emphasis = questions * QUESTION if questions <= 3 else MANY_QUESTIONS
-    return min(text.count("!"), MAX_EXCLAMATIONS) * EXCLAMATION + question_emphasis
+    if questions > 1:
+        emphasis += questions * QUESTION if questions <= 3 else MANY_QUESTIONS
+    return emphasis

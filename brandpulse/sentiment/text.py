@@ -5,7 +5,9 @@ URLs and @handles are removed before tokenizing, because their parts ("great.exa
 ("#NeverAgain" -> "Never Again"), because the words inside them carry the sentiment.
 
 One regular expression, run in C, does the tokenizing: per-token Python work is what makes
-scorers slow, so the scorer only looks at the few tokens that are in its lexicon.
+scorers slow, so the scorer only looks at the few tokens that are in its lexicon. Even in C, a
+match per token costs more than the rest of scoring, and posts repeat their words ("thanks!",
+"we're", "😊"): ``ChunkTokens`` remembers the tokens of each whitespace-separated chunk.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ TOKEN: Final = re.compile(
 """Tokens of a lower-cased text in order; a clause break (a run of ``.,;:!?``) stops negation."""
 
 CLAUSE_BREAK_CHARS: Final = frozenset(".,;:!?")
+
+_MEMO_LIMIT: Final = 100_000
+"""Chunks remembered with their tokens before starting over: bounds memory."""
+_LONGEST_REMEMBERED: Final = 40
+"""Longer chunks (links that are not URLs, runs of emoji) rarely repeat: not remembered."""
 
 
 def _hashtag_words(match: re.Match[str]) -> str:
@@ -79,6 +86,30 @@ def _has_email(text: str) -> bool:
 def tokenize(lowered: str) -> list[str]:
     """The tokens of a cleaned, lower-cased text."""
     return TOKEN.findall(lowered)
+
+
+class ChunkTokens(dict[str, tuple[str, ...]]):
+    """A whitespace-separated chunk of a cleaned text, as it is -> its lower-cased tokens.
+
+    A text's tokens are its chunks' tokens, in order: no token spans whitespace (``TOKEN``
+    matches none, and its look-aheads see whitespace as they see the end of a text), and
+    lower-casing neither makes nor removes whitespace nor looks across it (as for a final "Σ").
+    So ``tokenize(text.lower())`` is a lookup per chunk here, and a match only for a chunk not
+    seen before.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        lowered = chunk.lower()
+        # A plain word is one token (``TOKEN`` matches letters and digits greedily), and
+        # isalnum() is much cheaper than a match: most chunks first seen are plain words.
+        tokens = (lowered,) if lowered.isalnum() else tuple(TOKEN.findall(lowered))
+        if len(chunk) <= _LONGEST_REMEMBERED:
+            if len(self) >= _MEMO_LIMIT:
+                self.clear()
+            self[chunk] = tokens
+        return tokens
 
 
 def shouted(word: str, text: str) -> bool:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import heapq
 from datetime import UTC, datetime
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brandpulse.analytics import signals
+from brandpulse.analytics.evidence import EvidenceLog
+from brandpulse.analytics.records import Evidence
 from brandpulse.analytics.reorder import ReorderBuffer
-from brandpulse.analytics.response import ResponseTracker
+from brandpulse.analytics.response import Deadlines, ResponseTracker
 from brandpulse.analytics.windows import WINDOWS, SeriesWindows
 from brandpulse.contract import Author, Event
 
@@ -107,6 +111,123 @@ def test_release_order_does_not_depend_on_arrival_order_within_lateness(order: l
         return released + [e.id for _, e in buffer.drain()]
 
     assert run(order) == run(sorted(order))
+
+
+class HeapReorder:
+    """The reorder buffer as first written, every event in one heap: the reference."""
+
+    def __init__(self, lateness: float) -> None:
+        self.lateness = lateness
+        self.newest: float | None = None
+        self.heap: list[tuple[float, str, str, int, Event]] = []
+        self.arrivals = 0
+
+    def admit(self, item: Event, when: float) -> list[tuple[float, Event]] | None:
+        if self.newest is not None and when < self.newest - self.lateness:
+            return None
+        self.arrivals += 1
+        heapq.heappush(self.heap, (when, item.platform, item.id, self.arrivals, item))
+        self.newest = when if self.newest is None else max(self.newest, when)
+        return self.release(self.newest - self.lateness)
+
+    def release(self, watermark: float) -> list[tuple[float, Event]]:
+        released = []
+        while self.heap and self.heap[0][0] <= watermark:
+            entry = heapq.heappop(self.heap)
+            released.append((entry[0], entry[4]))
+        return released
+
+
+def texts(released: list[tuple[float, Event]] | None) -> list[tuple[float, str | None]] | None:
+    return None if released is None else [(when, e.text) for when, e in released]
+
+
+# (seconds, platform, id) arrivals: few distinct values, so equal times and duplicates abound.
+ARRIVALS = st.lists(
+    st.tuples(st.integers(0, 40), st.sampled_from(["x", "reddit"]), st.sampled_from("abcd")),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ARRIVALS, st.sampled_from([0.0, 3.0, 10.0, -2.0]), st.integers(0, 60))
+def test_held_events_come_out_as_from_one_heap_keyed_time_platform_id_arrival(
+    arrivals: list[tuple[int, str, str]], lateness: float, snapshot_at: int
+) -> None:
+    """In-order arrivals take a fast path, the rest a heap; together they must release
+    exactly what one heap would, equal keys in arrival order, across a snapshot too."""
+    reference, buffer = HeapReorder(lateness), ReorderBuffer(lateness)
+    expected, got = [], []
+    for n, (seconds, platform, id) in enumerate(arrivals):
+        if n == snapshot_at:
+            buffer = msgspec.msgpack.decode(msgspec.msgpack.encode(buffer), type=ReorderBuffer)
+        item = msgspec.structs.replace(event(seconds, id=id), platform=platform, text=f"#{n}")
+        expected.append(texts(reference.admit(item, seconds)))
+        if n % 2:
+            got.append(texts(buffer.admit(item, seconds)))
+        else:
+            got.append(texts(buffer.release()) if buffer.push(item, seconds) else None)
+    expected.append(texts(reference.release(float("inf"))))
+    got.append(texts(buffer.drain()))
+    assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("add"), st.integers(0, 8), st.sampled_from("abc")),
+            st.tuples(st.just("take"), st.integers(0, 8), st.just("")),
+        ),
+        max_size=80,
+    )
+)
+def test_deadlines_are_taken_as_from_a_heap_of_time_id_pairs(
+    steps: list[tuple[str, int, str]],
+) -> None:
+    deadlines = Deadlines()
+    heap: list[tuple[float, str]] = []
+    for step, at, item_id in steps:
+        if step == "add":
+            deadlines.add(float(at), item_id)
+            heapq.heappush(heap, (float(at), item_id))
+            continue
+        expected = []
+        while heap and heap[0][0] <= at:
+            expected.append(heapq.heappop(heap)[1])
+        assert deadlines.take(float(at)) == expected
+        assert deadlines.first() == (heap[0][0] if heap else float("inf"))
+        deadlines = msgspec.msgpack.decode(msgspec.msgpack.encode(deadlines), type=Deadlines)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.sampled_from(["x", "reddit"]),
+            st.sampled_from("abcdefgh"),
+            st.sampled_from([-0.5, 0.0, 0.5]),
+            st.integers(0, 3),
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 3),
+)
+def test_offering_a_mention_keeps_what_adding_its_evidence_keeps(
+    mentions: list[tuple[int, str, str, float, int]], keep: int
+) -> None:
+    offered, added = EvidenceLog(keep), EvidenceLog(keep)
+    for minute, platform, id, score, followers in mentions:
+        item = msgspec.structs.replace(
+            event(minute * 60, id=id), platform=platform, author=Author(id="a", followers=followers)
+        )
+        offered.offer(minute, item, score)
+        added.add(
+            minute,
+            Evidence(id=id, platform=platform, text=item.text, score=score, reach=followers),
+        )
+    assert offered == added
 
 
 def test_first_brand_reply_in_a_thread_answers_everything_waiting_there() -> None:

@@ -6,7 +6,7 @@ from importlib.resources import files
 
 import pytest
 
-from brandpulse.sentiment import detect_language
+from brandpulse.sentiment import detect_language, german
 from brandpulse.sentiment.german import Compounds, ascii_spelling, forms
 from brandpulse.sentiment.lexicon import SUPPORTED, load_rules
 
@@ -127,6 +127,18 @@ def test_compounds_take_their_last_noun_or_telling_first_part() -> None:
     assert compounds("vielleicht") is None  # "leicht" is no noun
     assert compounds("wohlgut") is None  # too short a last part to trust
     assert compounds("kundenservice") is None
+
+
+def test_compounds_are_found_again_after_the_memo_starts_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(german, "_MEMO_LIMIT", 2)
+    compounds = Compounds(nouns={"verzögerung": -1.5}, prefixes={}, words={"gut": 1.9})
+    for words in (["lieferverzögerung", "heute"], ["eins", "zwei", "drei"], ["lieferverzögerung"]):
+        known = compounds.lookup(words)
+        assert known["gut"] == 1.9
+        assert "eins" not in known
+    assert known["lieferverzögerung"] == -1.5
 
 
 @pytest.mark.parametrize(
