@@ -95,14 +95,7 @@ class ReorderBuffer(msgspec.Struct):
         watermark = when - self.lateness
         if self.heap and self.heap[0][0] <= watermark:
             return self._merge(watermark)
-        # _take_in_order, written out: this runs for nearly every event.
-        released: list[Timed] = []
-        older, older_times = self.older, self.older_times
-        while older_times or self._turn():
-            if older_times[-1] > watermark:
-                break
-            released.append((older_times.pop(), older.pop()))
-        return released
+        return self._take_in_order(watermark)
 
     def drain(self) -> list[Timed]:
         """Everything held, oldest first: for the end of a finite input."""
