@@ -181,7 +181,8 @@ def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "run the analytics over a JSON-lines file, offline",
         _replay,
         "Run the same analytics as the worker over a file of events and write window records "
-        "(windows.jsonl), alerts (alerts.jsonl), rejected lines (rejected.jsonl) and a summary "
+        "(windows.jsonl), alerts (alerts.jsonl), share of voice (share_of_voice.jsonl), rejected "
+        "lines (rejected.jsonl) and a summary "
         "to --out. Deterministic: the same file and config give the same bytes.",
     )
     parser.add_argument(

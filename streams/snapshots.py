@@ -9,6 +9,7 @@ records sent between the snapshot and the crash are sent again, identical and wi
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class PartitionSnapshot(msgspec.Struct):
 
 
 _decoder = msgspec.msgpack.Decoder(PartitionSnapshot)
+log = logging.getLogger(__name__)
 
 
 class SnapshotStore:
@@ -41,11 +43,20 @@ class SnapshotStore:
         return self.folder / f"{topic}-{partition}.snapshot"
 
     def load(self, topic: str, partition: int) -> PartitionSnapshot | None:
+        path = self._path(topic, partition)
         try:
-            data = self._path(topic, partition).read_bytes()
+            return _decoder.decode(path.read_bytes())
         except FileNotFoundError:
             return None
-        return _decoder.decode(data)
+        except msgspec.MsgspecError as exc:
+            # A snapshot another version wrote: starting empty beats a worker that cannot start.
+            log.warning(
+                "ignoring unreadable snapshot %s (%s); partition %s starts empty",
+                path,
+                exc,
+                partition,
+            )
+            return None
 
     def save(self, topic: str, partition: int, snapshot: PartitionSnapshot) -> None:
         path = self._path(topic, partition)

@@ -25,12 +25,6 @@ def _most_reached(item: Evidence) -> tuple[int, str]:
     return (-item.reach, item.id)
 
 
-def _keep(kept: list[Evidence], item: Evidence, limit: int, key: Callable[[Evidence], Any]) -> None:
-    if len(kept) >= limit and key(item) >= key(kept[-1]):
-        return
-    _insert(kept, item, limit, key)
-
-
 def _insert(
     kept: list[Evidence], item: Evidence, limit: int, key: Callable[[Evidence], Any]
 ) -> None:
@@ -52,13 +46,8 @@ class EvidenceLog(msgspec.Struct):
     """Platform -> minute -> the most negative items, most negative first."""
     reached: dict[str, dict[int, list[Evidence]]] = msgspec.field(default_factory=dict)
 
-    def add(self, minute: int, item: Evidence) -> None:
-        for log, key in ((self.negative, _most_negative), (self.reached, _most_reached)):
-            kept = log.setdefault(item.platform, {}).setdefault(minute, [])
-            _keep(kept, item, self.keep, key)
-
     def offer(self, minute: int, event: Event, score: float) -> None:
-        """``add`` for a scored mention, building its ``Evidence`` only if it is kept.
+        """Keep a scored mention if it is among its minute's most negative or most reached.
 
         Most mentions of a busy minute are weaker than its weakest kept item on both counts;
         comparing their keys first spares building a record for each of them.

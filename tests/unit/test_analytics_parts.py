@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from bisect import insort
 from datetime import UTC, datetime
 
 import msgspec
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brandpulse.analytics import signals
-from brandpulse.analytics.evidence import EvidenceLog
+from brandpulse.analytics.evidence import EvidenceLog, _most_negative, _most_reached
 from brandpulse.analytics.records import Evidence
 from brandpulse.analytics.reorder import ReorderBuffer
 from brandpulse.analytics.response import Deadlines, ResponseTracker
@@ -200,6 +201,15 @@ def test_deadlines_are_taken_as_from_a_heap_of_time_id_pairs(
         deadlines = msgspec.msgpack.decode(msgspec.msgpack.encode(deadlines), type=Deadlines)
 
 
+def reference_add(log: EvidenceLog, minute: int, item: Evidence) -> None:
+    """The plain rule ``offer`` must follow: insert on each count, keep the first ``keep``."""
+    for kept_by, key in ((log.negative, _most_negative), (log.reached, _most_reached)):
+        kept = kept_by.setdefault(item.platform, {}).setdefault(minute, [])
+        if len(kept) < log.keep or key(item) < key(kept[-1]):
+            insort(kept, item, key=key)
+            del kept[log.keep :]
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(
@@ -223,7 +233,8 @@ def test_offering_a_mention_keeps_what_adding_its_evidence_keeps(
             event(minute * 60, id=id), platform=platform, author=Author(id="a", followers=followers)
         )
         offered.offer(minute, item, score)
-        added.add(
+        reference_add(
+            added,
             minute,
             Evidence(id=id, platform=platform, text=item.text, score=score, reach=followers),
         )
