@@ -11,6 +11,7 @@ msgspec structs rather than checked by hand: the hot path of the worker is this 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal, get_args
@@ -36,7 +37,7 @@ Text = Annotated[str, msgspec.Meta(max_length=100_000)]
 EventTime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
-class Author(msgspec.Struct, frozen=True, omit_defaults=True):
+class Author(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """Who wrote or did the thing; ``is_brand`` marks the brand's own accounts."""
 
     id: Identifier
@@ -45,8 +46,12 @@ class Author(msgspec.Struct, frozen=True, omit_defaults=True):
     followers: Count | None = None
 
 
-class Event(msgspec.Struct, frozen=True, omit_defaults=True):
-    """One normalized social event (contract version 1)."""
+class Event(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """One normalized social event (contract version 1).
+
+    ``gc=False`` (here and on ``Author``): an event refers to nothing that could refer back to
+    it, so the cyclic garbage collector need not track the millions a replay decodes.
+    """
 
     v: Literal[1]
     id: Identifier
@@ -85,14 +90,13 @@ class InvalidEvent(ValueError):
 
 _decoder: Final = msgspec.json.Decoder(Event)
 _encoder: Final = msgspec.json.Encoder()
+_TWO_ON_A_LINE: Final = re.compile(rb"\}[ \t\r]*\{")
 
 
 def decode_event(line: bytes) -> Event:
     """Parse and validate one JSON line; raise ``InvalidEvent`` with a precise message."""
     if len(line) > MAX_EVENT_BYTES:
-        raise InvalidEvent(
-            Reason.TOO_LARGE, f"event is {len(line)} bytes, the limit is {MAX_EVENT_BYTES}"
-        )
+        raise too_large(len(line))
     try:
         event = _decoder.decode(line)
     except UnicodeDecodeError:
@@ -105,8 +109,15 @@ def decode_event(line: bytes) -> Event:
         raise InvalidEvent(reason, detail) from None
     except msgspec.DecodeError as exc:
         raise InvalidEvent(Reason.INVALID_JSON, f"not JSON: {exc}") from None
-    _check_relations(event)
+    error = relation_error(event)
+    if error is not None:
+        raise InvalidEvent(Reason.INVALID_EVENT, error)
     return event
+
+
+def too_large(size: int) -> InvalidEvent:
+    """The error for a line of ``size`` bytes, longer than an event may be."""
+    return InvalidEvent(Reason.TOO_LARGE, f"event is {size} bytes, the limit is {MAX_EVENT_BYTES}")
 
 
 def _utf8_error(line: bytes) -> str:
@@ -118,18 +129,33 @@ def _utf8_error(line: bytes) -> str:
     return "not UTF-8"
 
 
-def _check_relations(event: Event) -> None:
-    """Rules that span fields, which the schema alone cannot say."""
+def relation_error(event: Event) -> str | None:
+    """What breaks a rule that spans fields (which the schema alone cannot say), if anything."""
     if event.kind in KINDS_WITH_PARENT and event.parent_id is None:
-        raise InvalidEvent(
-            Reason.INVALID_EVENT,
-            f"a `{event.kind}` event must name what it answers - at `$.parent_id`",
-        )
+        return f"a `{event.kind}` event must name what it answers - at `$.parent_id`"
     if event.kind == "follower_count" and "followers" not in event.metrics:
-        raise InvalidEvent(
-            Reason.INVALID_EVENT,
-            "a `follower_count` event must carry `followers` - at `$.metrics`",
-        )
+        return "a `follower_count` event must carry `followers` - at `$.metrics`"
+    return None
+
+
+def decode_many(payload: bytes) -> list[Event] | None:
+    """All events of a JSON-lines payload in one C call, or None when a line is not exactly one
+    valid event and each line must be decoded on its own to say which and why.
+
+    msgspec reads a payload as a stream of JSON values, so it would accept an object spread over
+    lines or two objects on one line. Neither can happen when the payload has as many lines as
+    values and no line holds the end of one object and the start of the next.
+    """
+    if len(payload) > MAX_EVENT_BYTES or _TWO_ON_A_LINE.search(payload):
+        return None
+    try:
+        events = _decoder.decode_lines(payload)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    lines = payload.count(b"\n") + (not payload.endswith(b"\n"))
+    if len(events) != lines or any(map(relation_error, events)):
+        return None
+    return events
 
 
 def encode_event(event: Event) -> bytes:

@@ -9,7 +9,6 @@ depends on the wall clock, so the same file and config give the same bytes.
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 import time
@@ -17,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO
 
 import msgspec
 
@@ -26,13 +25,10 @@ from brandpulse.analytics.engine import Analytics
 from brandpulse.analytics.records import encode_record
 from brandpulse.analytics.share_of_voice import MentionTally
 from brandpulse.config import BrandConfig, Config
-from brandpulse.contract import Event, InvalidEvent
+from brandpulse.contract import Event, Reason, too_large
 from brandpulse.errors import BrandpulseError
-from brandpulse.ingest import accept_event
-from connectors.jsonl import read_lines
-
-CHUNK: Final = 2_000
-"""Events handed to the analytics (and records written) at a time."""
+from brandpulse.ingest import accept_lines
+from connectors.jsonl import Line, read_blocks
 
 
 @dataclass
@@ -72,9 +68,9 @@ class ReplayWriter:
         with (self.folder / "share_of_voice.jsonl").open("wb") as handle:
             _write_lines(handle, lines)
 
-    def reject(self, line: int, exc: InvalidEvent) -> None:
+    def reject(self, line: int, reason: Reason, detail: str) -> None:
         self.summary.rejected += 1
-        record = {"line": line, "reason": str(exc.reason), "detail": exc.detail}
+        record = {"line": line, "reason": str(reason), "detail": detail}
         _write_lines(self.rejected, [json.dumps(record).encode()])
 
 
@@ -95,10 +91,9 @@ def replay_file(
     progress = ProgressBar(f"replay {source.name}", source.stat().st_size)
     with handle, ExitStack() as stack:
         writer = ReplayWriter(folder, stack, summary)
-        events = _events(handle, config.brand_names, writer, progress)
-        while chunk := list(itertools.islice(events, CHUNK)):
-            summary.events += len(chunk)
-            writer.write(analytics.process(chunk))
+        for events in _events(handle, config.brand_names, writer, progress):
+            summary.events += len(events)
+            writer.write(analytics.process(events))
         if drain:
             writer.write(analytics.drain())
         writer.write_shares(config.brands)
@@ -109,17 +104,20 @@ def replay_file(
 
 def _events(
     handle: BinaryIO, brands: frozenset[str], writer: ReplayWriter, progress: ProgressBar
-) -> Iterator[Event]:
-    for line in read_lines(handle):
-        writer.summary.lines += 1
-        if line.number % 4096 == 0:
-            progress.show(handle.tell(), writer.summary.events)
-        if not line.data.strip():
+) -> Iterator[list[Event]]:
+    """The file's events a block at a time; what is not an event goes to ``rejected.jsonl``."""
+    for block in read_blocks(handle):
+        progress.show(handle.tell(), writer.summary.events)
+        if isinstance(block, Line):
+            writer.summary.lines += 1
+            error = too_large(block.total_bytes)
+            writer.reject(block.number, error.reason, error.detail)
             continue
-        try:
-            yield accept_event(line.data, brands)
-        except InvalidEvent as exc:
-            writer.reject(line.number, exc)
+        writer.summary.lines += block.data.count(b"\n") + (not block.data.endswith(b"\n"))
+        events, rejected = accept_lines(block.data, brands)
+        for rejection in rejected:
+            writer.reject(block.first + rejection.line - 1, rejection.reason, rejection.detail)
+        yield events
 
 
 class ProgressBar:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, Final, NamedTuple
 
 from brandpulse.config import Config
-from brandpulse.contract import Event, InvalidEvent, Reason
+from brandpulse.contract import Event, InvalidEvent, too_large
 from brandpulse.deadletter import MAX_RAW_BYTES, DeadLetter, make_dead_letter
 from brandpulse.errors import BrandpulseError
 from brandpulse.ingest import accept_event
@@ -23,6 +23,9 @@ from connectors.progress import Progress
 from connectors.publisher import Publisher
 
 CHUNK: Final = 1024 * 1024
+BLOCK_BYTES: Final = 256 * 1024
+"""Read at a time by ``read_blocks``: well under an event's size limit, so blocks are decoded
+in one call (see ``brandpulse.contract.decode_many``)."""
 REPORTED_LINES: Final = 20
 """Invalid lines named on stderr one by one; the rest are summed up (all are dead-lettered)."""
 
@@ -49,17 +52,51 @@ def read_lines(handle: BinaryIO, keep: int = MAX_RAW_BYTES) -> Iterator[Line]:
         if data.endswith(b"\n") or len(data) <= keep:
             yield Line(number, data.rstrip(b"\r\n"), len(data.rstrip(b"\r\n")), None)
             continue
-        head = data[:keep]
-        digest = hashlib.sha256(data)
-        total = len(data)
-        while not data.endswith(b"\n"):
-            data = handle.readline(CHUNK)
-            if not data:
-                break
-            rest = data.rstrip(b"\r\n")
-            digest.update(rest)
-            total += len(rest)
-        yield Line(number, head, total, digest.hexdigest())
+        yield _long_line(number, data, handle, keep)
+
+
+class Block(NamedTuple):
+    """Whole lines of a file, read together so that they can be decoded together."""
+
+    first: int
+    """The number of the first line (1-based)."""
+    data: bytes
+
+
+def read_blocks(
+    handle: BinaryIO, size: int = BLOCK_BYTES, keep: int = MAX_RAW_BYTES
+) -> Iterator[Block | Line]:
+    """The file as blocks of about ``size`` bytes of whole lines, except that a line longer
+    than ``keep`` comes alone as a cut ``Line``, so memory stays bounded as in ``read_lines``."""
+    number, carry = 1, b""
+    while chunk := handle.read(size):
+        data = carry + chunk
+        end = data.rfind(b"\n") + 1
+        carry = data[end:]
+        if end:
+            yield Block(number, data[:end])
+            number += data.count(b"\n", 0, end)
+        if len(carry) > keep:
+            yield _long_line(number, carry, handle, keep)
+            number, carry = number + 1, b""
+    if carry:
+        yield Block(number, carry)
+
+
+def _long_line(number: int, start: bytes, handle: BinaryIO, keep: int) -> Line:
+    """A line that began with ``start`` (no line break yet, longer than ``keep``), read on to
+    its end: kept are its first ``keep`` bytes, its full length and its digest."""
+    digest = hashlib.sha256(start)
+    total = len(start)
+    data = start
+    while not data.endswith(b"\n"):
+        data = handle.readline(CHUNK)
+        if not data:
+            break
+        rest = data.rstrip(b"\r\n")
+        digest.update(rest)
+        total += len(rest)
+    return Line(number, start[:keep], total, digest.hexdigest())
 
 
 @dataclass
@@ -87,10 +124,7 @@ class LineImporter:
             return
         try:
             if line.sha256 is not None:
-                raise InvalidEvent(
-                    Reason.TOO_LARGE,
-                    f"line is {line.total_bytes} bytes, longer than any event may be",
-                )
+                raise too_large(line.total_bytes)
             event = accept_event(line.data, self.brands)
         except InvalidEvent as exc:
             self._reject(line, exc)

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brandpulse.config import Config
-from brandpulse.contract import Reason, encode_event
-from brandpulse.ingest import Ingestor
+from brandpulse.contract import InvalidEvent, Reason, decode_many, encode_event
+from brandpulse.framing import iter_lines
+from brandpulse.ingest import Ingestor, accept_event, accept_lines
 from connectors.synthetic.generator import Plan, SyntheticStream
 
 BRANDS = frozenset({"acme", "globex", "kaffeehaus"})
@@ -77,3 +78,67 @@ def test_totals_do_not_depend_on_how_events_are_split_into_messages(sizes: list[
         position += size
     assert split.stats.events == whole.stats.events
     assert split.stats.newest_event_time == whole.stats.newest_event_time
+
+
+_PIECES = st.sampled_from(
+    [
+        b"",
+        b"   ",
+        b"{oops",
+        b'{"v":3}',
+        b"[1]",
+        b"\xff\xfe",
+        b"}{",
+        b'{"a":1} {"b":2}',
+    ]
+)
+
+
+@st.composite
+def payloads(draw: st.DrawFn) -> bytes:
+    """Valid lines mixed with what per-line decoding refuses but a JSON stream might take:
+    objects spread over lines, two on one line, blank lines, CRLF endings."""
+    good = synthetic_lines(8, seed=draw(st.integers(1, 3)))
+    lines: list[bytes] = []
+    for _ in range(draw(st.integers(0, 12))):
+        choice = draw(st.integers(0, 5))
+        line = good[draw(st.integers(0, len(good) - 1))]
+        if choice == 0:
+            line = draw(_PIECES)
+        elif choice == 1:
+            cut = draw(st.integers(1, len(line) - 1))
+            line = line[:cut] + b"\n" + line[cut:]
+        elif choice == 2:
+            line = line + draw(st.sampled_from([b"", b" ", b"\t"])) + line
+        elif choice == 3:
+            line += b"\r"
+        lines.append(line)
+    return b"\n".join(lines) + draw(st.sampled_from([b"", b"\n", b"\r\n"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(payloads())
+def test_a_payload_decoded_at_once_gives_what_line_by_line_gives(payload: bytes) -> None:
+    by_line: list[object] = []
+    for number, line in iter_lines(payload):
+        try:
+            by_line.append(accept_event(line, BRANDS))
+        except InvalidEvent as exc:
+            by_line.append((number, exc.reason, exc.detail))
+    accepted, rejected = accept_lines(payload, BRANDS)
+    assert sorted(map(repr, by_line)) == sorted(
+        [repr(e) for e in accepted] + [repr((r.line, r.reason, r.detail)) for r in rejected]
+    )
+    assert [e for e in by_line if not isinstance(e, tuple)] == accepted
+
+
+def test_a_valid_payload_takes_the_one_call_path_and_any_flaw_the_line_path() -> None:
+    lines = synthetic_lines(20)
+    assert decode_many(b"\n".join(lines)) is not None
+    for flawed in (
+        [*lines[:3], lines[3] + lines[4]],  # two objects on one line
+        [*lines[:3], lines[3][:10], lines[3][10:]],  # one object over two lines
+        [*lines[:3], b"", *lines[3:]],  # a blank line
+        [line.replace(b'"parent_id":', b'"parent":') for line in lines],  # a rule across fields
+    ):
+        assert decode_many(b"\n".join(flawed)) is None

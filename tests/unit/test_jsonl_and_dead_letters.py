@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from brandpulse.contract import Reason
 from brandpulse.deadletter import (
     dead_letter_labels,
@@ -12,7 +15,7 @@ from brandpulse.deadletter import (
     encode_dead_letter,
     make_dead_letter,
 )
-from connectors.jsonl import read_lines
+from connectors.jsonl import Line, read_blocks, read_lines
 
 
 def test_lines_are_numbered_and_stripped_of_line_breaks() -> None:
@@ -63,3 +66,34 @@ def test_dead_letter_labels_stay_within_known_values() -> None:
     assert dead_letter_labels(encode_dead_letter(letter)) == ("worker", "too_large")
     assert dead_letter_labels(b'{"stage":"mars","reason":"cosmic rays"}') == ("other", "other")
     assert dead_letter_labels(b"\xff not json") == ("other", "other")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=12),
+    end=st.sampled_from([b"", b"\n", b"\r\n"]),
+    size=st.integers(1, 32),
+)
+def test_blocks_hold_every_line_once_in_order_and_stay_bounded(
+    lines: list[bytes], end: bytes, size: int
+) -> None:
+    keep = 16
+    content = b"\n".join(lines) + end if lines else b""
+    seen: list[tuple[int, bytes]] = []
+    for item in read_blocks(io.BytesIO(content), size=size, keep=keep):
+        if isinstance(item, Line):
+            assert item.sha256 is not None
+            seen.append((item.number, item.data))
+            continue
+        assert len(item.data) <= size + keep
+        parts = item.data.split(b"\n")
+        if item.data.endswith(b"\n"):
+            parts.pop()
+        seen.extend((item.first + offset, part) for offset, part in enumerate(parts))
+    expected = list(read_lines(io.BytesIO(content), keep=keep))
+    assert [number for number, _ in seen] == [line.number for line in expected]
+    for (_, data), line in zip(seen, expected, strict=True):
+        if line.sha256 is None:
+            assert data.rstrip(b"\r") == line.data
+        else:  # cut by both, or whole in a block
+            assert data[:keep] == line.data
