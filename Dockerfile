@@ -6,7 +6,7 @@ COPY brandpulse ./brandpulse
 COPY connectors ./connectors
 COPY streams ./streams
 COPY dashboards ./dashboards
-RUN pip install --no-cache-dir . \
+RUN URLLIB3_NO_OVERRIDE=true pip install --no-cache-dir . \
     && useradd --system --uid 10001 brandpulse \
     && mkdir -p /var/lib/brandpulse && chown brandpulse /var/lib/brandpulse
 # The worker keeps its state snapshots below the state folder: mount a volume there.

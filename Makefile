@@ -4,6 +4,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# grafana-client brings urllib3-future, which would otherwise replace urllib3 for every library.
+export URLLIB3_NO_OVERRIDE := true
 
 .PHONY: run test lint pytest setup system-deps bench stack-down clean help
 

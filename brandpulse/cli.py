@@ -12,8 +12,10 @@ from pathlib import Path
 import msgspec
 
 from brandpulse import __version__
+from brandpulse.archive.cli import add_archive_command
 from brandpulse.config import Config, ConfigError, load_config
 from brandpulse.errors import BrandpulseError, UsageError
+from dashboards.cli import add_dashboards_command
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -55,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import(commands)
     _add_replay(commands)
     _add_sentiment(commands)
+    add_dashboards_command(commands, _command)
+    add_archive_command(commands, _command)
     return parser
 
 

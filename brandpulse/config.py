@@ -57,6 +57,12 @@ class AlertingConfig(Section):
     push: bool = True
     resend_interval: float = 60.0
     """Firing alerts are pushed again this often, so Alertmanager keeps them active."""
+    webhook_url: str = "http://127.0.0.1:5001/alerts"
+    """Where the local stack's Alertmanager sends every notification (all receivers share it).
+
+    Port 5001 is that of Alertmanager's example webhook receiver and of no stack service; until a
+    receiver listens there, Alertmanager logs the failed notifications and alerts show in its UI.
+    """
 
 
 class StackConfig(Section):
@@ -83,6 +89,9 @@ class SyntheticConfig(Section):
     scenario_start: float = 60.0
     """Seconds of event time after the start at which the scenario begins."""
     scenario_duration: float = 300.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 6070
+    """Where the connector serves ``/metrics``; 0 turns it off."""
 
 
 class BrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -12,6 +12,7 @@ from brandpulse.deadletter import DeadLetter, encode_dead_letter
 from brandpulse.errors import BrandpulseError
 from brandpulse.framing import BatchBuilder
 from brandpulse.kafka_io import ensure_topics, make_producer
+from connectors.metrics import ConnectorStats
 
 LINGER_SECONDS: Final = 0.2
 """A batch that is not full is sent after this long, so slow sources still arrive quickly."""
@@ -20,8 +21,9 @@ LINGER_SECONDS: Final = 0.2
 class Publisher:
     """Sends events keyed by brand, so each brand's events stay ordered in one partition."""
 
-    def __init__(self, config: Config, client_id: str) -> None:
+    def __init__(self, config: Config, client_id: str, stats: ConnectorStats | None = None) -> None:
         ensure_topics(config)
+        self.stats = stats or ConnectorStats(client_id.removeprefix("brandpulse-"))
         self._producer = make_producer(config.bootstrap, client_id)
         self._raw_topic = config.kafka.raw_topic
         self._dead_letter_topic = config.kafka.dead_letter_topic
@@ -30,12 +32,15 @@ class Publisher:
         self._last_drain = time.monotonic()
 
     def publish(self, event: Event) -> None:
+        self.stats.published[event.platform] += 1
+        self.stats.last_publish = time.time()
         batch = self._batches.add(event.brand, encode_event(event))
         if batch is not None:
             self._send(self._raw_topic, event.brand, batch)
         self.poll()
 
     def dead_letter(self, letter: DeadLetter) -> None:
+        self.stats.dead_letters[letter.reason] += 1
         self._send(self._dead_letter_topic, letter.source, encode_dead_letter(letter))
 
     def poll(self) -> None:
@@ -49,6 +54,7 @@ class Publisher:
         self._producer.flush(timeout=timeout)
         if self._failures:
             failures, self._failures = self._failures, []
+            self.stats.errors["kafka_write"] += len(failures)
             raise BrandpulseError(
                 f"{len(failures)} Kafka writes failed; the first: {failures[0]!r}"
             )

@@ -113,8 +113,9 @@ class AnalyticsCollector(Collector):
             for platform, (count, since, _) in sorted(state.response.waiting().items()):
                 waiting.add_metric([name, platform], count)
                 oldest.add_metric([name, platform], since)
-            for platform, count in sorted(state.breaches.items()):
-                breaches.add_metric([name, platform], count)
+            # Zero where items were answered but none breached: a counter exists from the start.
+            for platform in sorted({*state.first_response, *state.breaches}):
+                breaches.add_metric([name, platform], state.breaches.get(platform, 0))
         yield from (response, waiting, oldest, breaches)
 
     def _alerts_and_time(
@@ -136,6 +137,12 @@ class AnalyticsCollector(Collector):
             "Event time up to which a brand's windows are complete.",
             ["brand"],
         )
+        rivals = _gauge(
+            "brandpulse_competitor_info",
+            "1 for each brand with competitors, paired with itself and each competitor: the "
+            "groups share of voice is computed over.",
+            ["brand", "competitor"],
+        )
         for brand in brands:
             name, state = brand.brand.name, brand.state
             for alert in [*brand.spikes.firing.values(), *state.sla_alerts.values()]:
@@ -143,7 +150,10 @@ class AnalyticsCollector(Collector):
             for platform, count in sorted(state.late.items()):
                 late.add_metric([name, platform], count)
             _add(watermark, [name], state.reorder.watermark)
-        yield from (active, late, watermark)
+            competitors = brand.brand.competitors
+            for competitor in sorted({name, *competitors}) if competitors else ():
+                rivals.add_metric([name, competitor], 1)
+        yield from (active, late, watermark, rivals)
 
 
 def _add(family: GaugeMetricFamily, labels: list[str], value: float | None) -> None:

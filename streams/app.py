@@ -60,7 +60,20 @@ class Runtime:
                 1 for tp in app.consumer.assignment() if tp.topic == self.raw.get_topic_name()
             ),
             push_failures=lambda: self.pusher.failures if self.pusher else 0,
+            consumer_lag=self.consumer_lag,
         )
+
+    def consumer_lag(self) -> dict[int, int]:
+        """Per raw partition with messages handled since the assignment: the broker's end offset
+        minus the next offset to process (others have no backlog the fetcher has reached)."""
+        lag = {}
+        topic = self.raw.get_topic_name()
+        for tp in self.app.consumer.assignment():
+            state = self.partitions.get(tp.partition) if tp.topic == topic else None
+            end = self.app.consumer.highwater(tp) if state is not None else None
+            if state is not None and end is not None:
+                lag[tp.partition] = max(0, end - (state.applied + 1))
+        return lag
 
     def partition(self, number: int) -> PartitionState:
         """The partition's state, restored from its snapshot the first time it is seen."""

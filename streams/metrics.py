@@ -37,6 +37,8 @@ class WorkerHealth:
     last_message: float = 0.0
     assigned_partitions: Callable[[], int] = lambda: 0
     push_failures: Callable[[], int] = lambda: 0
+    consumer_lag: Callable[[], dict[int, int]] = dict
+    """Messages between the worker's position and the end of each assigned raw partition."""
 
 
 class WorkerCollector(Collector):
@@ -113,6 +115,14 @@ class WorkerCollector(Collector):
             "Partitions of the raw topic assigned to this worker.",
             value=health.assigned_partitions(),
         )
+        lag = GaugeMetricFamily(
+            "brandpulse_consumer_lag_messages",
+            "Messages of the raw topic not yet processed, by assigned partition.",
+            labels=["partition"],
+        )
+        for partition, behind in sorted(health.consumer_lag().items()):
+            lag.add_metric([str(partition)], behind)
+        yield lag
         info = InfoMetricFamily("brandpulse_build", "The running brandpulse version.")
         info.add_metric([], {"version": __version__})
         yield info

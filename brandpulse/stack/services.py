@@ -19,6 +19,8 @@ from brandpulse.errors import BrandpulseError
 from brandpulse.kafka_io import KafkaUnreachable, admin_client
 from brandpulse.stack.kafka_dist import kafka_libs
 from brandpulse.stack.procs import require_binary
+from dashboards.alertmanager import render_alertmanager_config
+from dashboards.mixin import CONNECTOR_JOB, WORKER_JOB
 from dashboards.prometheus_config import render_prometheus_config
 
 
@@ -168,9 +170,11 @@ def _prometheus(config: Config, home: Path) -> list[str]:
             jobs={
                 "prometheus": [f"127.0.0.1:{stack.prometheus_port}"],
                 "alertmanager": [f"127.0.0.1:{stack.alertmanager_port}"],
-                "brandpulse-worker": [f"127.0.0.1:{config.worker.web_port}"],
+                WORKER_JOB: [f"127.0.0.1:{config.worker.web_port}"],
+                CONNECTOR_JOB: [f"127.0.0.1:{config.synthetic.metrics_port}"],
             },
             alertmanagers=[f"127.0.0.1:{stack.alertmanager_port}"],
+            rule_files=[str(resources.files("dashboards") / "prometheus" / "rules" / "*.yml")],
         )
     )
     return [
@@ -186,9 +190,8 @@ def _alertmanager(config: Config, home: Path) -> list[str]:
     binary = require_binary(
         "alertmanager", "prometheus-alertmanager", hint="apt-get install prometheus-alertmanager"
     )
-    routing = resources.files("dashboards") / "alertmanager" / "alertmanager.yml"
     config_file = home / "alertmanager.yml"
-    config_file.write_text(routing.read_text())
+    config_file.write_text(render_alertmanager_config(config.alerting.webhook_url))
     return [
         binary,
         f"--config.file={config_file}",

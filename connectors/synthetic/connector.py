@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 
 from brandpulse.config import Config
+from connectors.metrics import ConnectorStats, serve_metrics
 from connectors.progress import Progress
 from connectors.publisher import Publisher
 from connectors.synthetic.generator import Plan, SyntheticStream
@@ -31,7 +32,9 @@ def run_synthetic(
     origin = plan.start.timestamp()
     wall_origin = time.time()
     progress = Progress("synthetic", interval=progress_every)
-    with Publisher(config, client_id="brandpulse-synthetic") as publisher:
+    stats = ConnectorStats("synthetic")
+    serve_metrics(stats, config.synthetic.metrics_host, config.synthetic.metrics_port)
+    with Publisher(config, client_id="brandpulse-synthetic", stats=stats) as publisher:
         try:
             for event in SyntheticStream(plan):
                 offset = event.time.timestamp() - origin

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -76,6 +78,8 @@ def stack_env(state_dir: Path) -> StackEnv:
             "BRANDPULSE_STACK__SCRAPE_INTERVAL": "1s",
             "BRANDPULSE_STACK__KAFKA_HEAP": "512m",
             "BRANDPULSE_WORKER__WEB_PORT": str(free_port()),
+            "BRANDPULSE_SYNTHETIC__METRICS_PORT": str(free_port()),
+            "BRANDPULSE_ALERTING__WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/alerts",
         }
     )
 
@@ -192,3 +196,36 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0)
     finally:
         consumer.close()
     return records
+
+
+@dataclass
+class Notification:
+    received: float
+    """Wall-clock time it arrived."""
+    body: dict[str, Any]
+
+
+@contextmanager
+def webhook_receiver(url: str) -> Iterator[list[Notification]]:
+    """An Alertmanager webhook receiver listening at ``url``; yields what it received so far."""
+    received: list[Notification] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(Notification(time.time(), json.loads(body)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    address = urllib.parse.urlsplit(url)
+    server = ThreadingHTTPServer((address.hostname or "127.0.0.1", address.port or 80), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -33,6 +33,7 @@ from tests.integration.harness import (
     running_worker,
     scrape,
     total,
+    webhook_receiver,
     worker_process,
 )
 
@@ -85,6 +86,13 @@ def alertmanager_alerts(config: Config) -> list[dict[str, Any]]:
     return alerts
 
 
+def _pushed(body: dict[str, Any], brand: str) -> bool:
+    return any(
+        a["labels"].get("brand") == brand and a["labels"].get("source") == "brandpulse-stream"
+        for a in body["alerts"]
+    )
+
+
 def test_negative_burst_alert_reaches_topic_gauge_and_alertmanager(
     isolated: StackEnv, logs: Path
 ) -> None:
@@ -100,7 +108,11 @@ def test_negative_burst_alert_reaches_topic_gauge_and_alertmanager(
     events = list(
         itertools.takewhile(lambda e: e.time.timestamp() < end, synthetic(config, 200_000))
     )
-    with running_worker(stack, logs) as url:
+    with (
+        webhook_receiver(config.alerting.webhook_url) as received,
+        running_worker(stack, logs) as url,
+    ):
+        started = time.time()
         publish(config, events)
         samples = eventually(
             lambda: scrape(url),
@@ -113,11 +125,19 @@ def test_negative_burst_alert_reaches_topic_gauge_and_alertmanager(
         assert total(samples, "brandpulse_alert_active", brand="acme") == 0
         assert total(samples, "brandpulse_alert_active", brand="kaffeehaus") == 0
         paged = eventually(
-            lambda: alertmanager_alerts(config),
+            lambda: [a for a in alertmanager_alerts(config) if a["labels"].get("brand")],
             lambda found: any(a["labels"]["brand"] == "globex" for a in found),
             timeout=30,
         )
-    labels = [a["labels"] for a in paged]
+        delivered = eventually(
+            lambda: [n for n in received if _pushed(n.body, "globex")], bool, timeout=60
+        )
+        assert delivered, f"the pushed alert reached no webhook: {[n.body for n in received]}"
+        print(
+            f"\npublish start -> pushed alert delivered to the webhook: "
+            f"{delivered[0].received - started:.1f} s (receiver {delivered[0].body['receiver']})"
+        )
+    labels = [a["labels"] for a in paged if a["labels"].get("source") == "brandpulse-stream"]
     assert {"alertname": "BrandpulseNegativeMentionSpike", "brand": "globex"}.items() <= next(
         lab for lab in labels if lab["signal"] == "negative_mentions"
     ).items()
