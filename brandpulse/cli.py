@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -182,17 +182,48 @@ def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser = _command(
         commands,
         "replay",
-        "run the analytics over a JSON-lines file, offline",
+        "run the analytics offline over a file, a range of the raw topic, or an archive",
         _replay,
-        "Run the same analytics as the worker over a file of events and write window records "
-        "(windows.jsonl), alerts (alerts.jsonl), share of voice (share_of_voice.jsonl), rejected "
-        "lines (rejected.jsonl) and a summary "
-        "to --out. Deterministic: the same file and config give the same bytes.",
+        "Run the same analytics as the worker over events read from a JSON-lines file "
+        "(--input), from the raw Kafka topic (--from-kafka) or from an archive of it "
+        "(--from-archive), and write window records (windows.jsonl), alerts (alerts.jsonl), "
+        "share of voice (share_of_voice.jsonl), rejected lines (rejected.jsonl) and a summary "
+        "with provenance (summary.json: version, config hash, input checksums or offsets) to "
+        "--out. With --start/--end only windows and alerts of event time in [start, end) are "
+        "written; the analytics also see the --warmup before start. Kafka is read outside any "
+        "consumer group and nothing is committed. Deterministic: the same input and config "
+        "give the same bytes. A range without events exits 0 and says so.",
     )
-    parser.add_argument(
-        "--input", type=Path, required=True, metavar="FILE", help="events, one JSON object per line"
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--input", type=Path, metavar="FILE", help="events, one JSON object per line"
+    )
+    source.add_argument(
+        "--from-kafka",
+        action="store_true",
+        help="the raw topic, by Kafka timestamp (needs --start and --end)",
+    )
+    source.add_argument(
+        "--from-archive",
+        type=Path,
+        metavar="DIR",
+        help="an archive written by `brandpulse archive run` (needs --start and --end)",
     )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--start", type=_timestamp, metavar="TIME", help="range start, ISO 8601 with time zone"
+    )
+    parser.add_argument(
+        "--end", type=_timestamp, metavar="TIME", help="range end (excluded), ISO 8601"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        metavar="SECONDS",
+        help="events read before --start to prime the windows, not written "
+        "(default: 172800 = 48 h, the 24 h window and the one before it)",
+    )
+    parser.add_argument("--brand", metavar="NAME", help="apply only this brand's events")
     parser.add_argument(
         "--drain",
         action="store_true",
@@ -298,10 +329,34 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
 
 def _replay(args: argparse.Namespace, config: Config) -> int:
-    from brandpulse.replay import replay_file
+    from brandpulse.replay import DEFAULT_WARMUP, FileSource, ReplaySource, TimeRange, replay
     from brandpulse.sentiment import default_scorer
 
-    replay_file(config, args.input, args.out, default_scorer(), drain=args.drain)
+    if (args.start is None) != (args.end is None):
+        raise UsageError("give both --start and --end, or neither")
+    warmup = DEFAULT_WARMUP if args.warmup is None else timedelta(seconds=args.warmup)
+    span = None if args.start is None else TimeRange(args.start, args.end, warmup)
+    source: ReplaySource
+    if args.input is not None:
+        source = FileSource(args.input)
+    elif span is None:
+        raise UsageError("--from-kafka and --from-archive need --start and --end")
+    else:
+        from brandpulse.replay_sources import archive_source, kafka_source
+
+        if args.from_kafka:
+            source = kafka_source(config, span)
+        else:
+            source = archive_source(args.from_archive, span)
+    summary = replay(
+        config, source, args.out, default_scorer(), drain=args.drain, span=span, brand=args.brand
+    )
+    if span is not None and summary.events == summary.warmup_events:
+        print(
+            f"brandpulse: no events between {span.start.isoformat()} and {span.end.isoformat()}"
+            f" (read {summary.warmup_events:,} warm-up events); outputs are empty",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -7,10 +7,10 @@ is what we want: a retried batch is not written twice).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Final
 
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
@@ -36,20 +36,28 @@ class KafkaUnreachable(BrandpulseError):
 
 
 @contextmanager
-def admin_client(bootstrap: str, timeout_ms: int = BOOTSTRAP_TIMEOUT_MS) -> Iterator[Any]:
+def _connected(bootstrap: str, client: type[Any], **settings: Any) -> Iterator[Any]:
+    """A kafka-python client, closed on the way out; KafkaUnreachable if no broker answers."""
     try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap.split(","),
-            client_id="brandpulse-admin",
-            bootstrap_timeout_ms=timeout_ms,
-            request_timeout_ms=timeout_ms,
-        )
+        connected = client(bootstrap_servers=bootstrap.split(","), **settings)
     except KafkaTimeoutError:
         raise KafkaUnreachable(bootstrap) from None
     try:
-        yield admin
+        yield connected
     finally:
-        admin.close()
+        connected.close()
+
+
+def admin_client(
+    bootstrap: str, timeout_ms: int = BOOTSTRAP_TIMEOUT_MS
+) -> AbstractContextManager[Any]:
+    return _connected(
+        bootstrap,
+        KafkaAdminClient,
+        client_id="brandpulse-admin",
+        bootstrap_timeout_ms=timeout_ms,
+        request_timeout_ms=timeout_ms,
+    )
 
 
 def make_producer(bootstrap: str, client_id: str, **settings: Any) -> Any:
@@ -93,3 +101,18 @@ def ensure_topics(config: Config) -> None:
             raise BrandpulseError(
                 f"cannot create topics {[t.name for t in missing]}: {exc}"
             ) from exc
+
+
+def groupless_consumer(bootstrap: str, client_id: str) -> AbstractContextManager[Any]:
+    """A consumer outside any consumer group: it reads the partitions it is assigned and never
+    commits, so replays and the archiver leave the live worker's offsets alone."""
+    return _connected(
+        bootstrap,
+        KafkaConsumer,
+        client_id=client_id,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        allow_auto_create_topics=False,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+    )

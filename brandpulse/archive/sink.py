@@ -12,19 +12,19 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError, KafkaTimeoutError, OffsetOutOfRangeError
+from kafka import TopicPartition
+from kafka.errors import KafkaError, OffsetOutOfRangeError
 
 from brandpulse.archive.archiver import Archiver
 from brandpulse.archive.progress import Progress
 from brandpulse.archive.segments import ArchivedMessage
 from brandpulse.config import Config
 from brandpulse.errors import BrandpulseError
-from brandpulse.kafka_io import BOOTSTRAP_TIMEOUT_MS, KafkaUnreachable
+from brandpulse.kafka_io import groupless_consumer
 
 POLL_MS: Final = 500
 """How long a poll waits for messages; also how soon a stop signal or an expiry is acted on."""
@@ -68,24 +68,8 @@ def _stop_signals() -> Iterator[threading.Event]:
             signal.signal(number, handler)
 
 
-@contextmanager
-def _consumer(bootstrap: str) -> Iterator[Any]:
-    try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap.split(","),
-            client_id="brandpulse-archive",
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="none",
-            allow_auto_create_topics=False,
-            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
-        )
-    except KafkaTimeoutError:
-        raise KafkaUnreachable(bootstrap) from None
-    try:
-        yield consumer
-    finally:
-        consumer.close()
+def _consumer(bootstrap: str) -> AbstractContextManager[Any]:
+    return groupless_consumer(bootstrap, "brandpulse-archive")
 
 
 def _partitions(consumer: Any, topic: str, bootstrap: str) -> list[Any]:
