@@ -5,12 +5,13 @@ more events as UTF-8 JSON lines (see ``brandpulse.framing``). Unknown fields are
 producer may add fields without breaking consumers; anything that changes the meaning of an
 existing field bumps ``v``.
 
-Decoding is done by msgspec in C (about 1 µs an event), which is why the schema is declared as
+Decoding is done by msgspec in C (about 1.5 µs an event), which is why the schema is declared as
 msgspec structs rather than checked by hand: the hot path of the worker is this decoder.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -29,10 +30,11 @@ Platform = Literal["x", "facebook", "instagram", "mastodon", "bluesky", "reddit"
 Kind = Literal["post", "mention", "comment", "reply", "reaction", "share", "follower_count"]
 PLATFORMS: Final[tuple[str, ...]] = get_args(Platform)
 KINDS: Final[tuple[str, ...]] = get_args(Kind)
-BrandName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+BRAND_PATTERN: Final = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+LANGUAGE_PATTERN: Final = r"^[a-z]{2}$"
+BrandName = Annotated[str, msgspec.Meta(pattern=BRAND_PATTERN)]
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
-Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")]
 Text = Annotated[str, msgspec.Meta(max_length=100_000)]
 EventTime = Annotated[datetime, msgspec.Meta(tz=True)]
 
@@ -56,14 +58,16 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     v: Literal[1]
     id: Identifier
     platform: Platform
-    brand: BrandName
+    brand: str
+    """Matches ``BRAND_PATTERN``: checked by ``relation_error`` (see there why not here)."""
     kind: Kind
     time: EventTime
     author: Author | None = None
     thread_id: Identifier | None = None
     parent_id: Identifier | None = None
     text: Text | None = None
-    lang: Language | None = None
+    lang: str | None = None
+    """An ISO 639-1 code, matching ``LANGUAGE_PATTERN``: checked by ``relation_error``."""
     url: str | None = None
     metrics: dict[str, Count] = {}
 
@@ -91,6 +95,8 @@ class InvalidEvent(ValueError):
 _decoder: Final = msgspec.json.Decoder(Event)
 _encoder: Final = msgspec.json.Encoder()
 _TWO_ON_A_LINE: Final = re.compile(rb"\}[ \t\r]*\{")
+_matches_brand: Final = functools.lru_cache(maxsize=4096)(re.compile(BRAND_PATTERN).search)
+_matches_language: Final = functools.lru_cache(maxsize=4096)(re.compile(LANGUAGE_PATTERN).search)
 
 
 def decode_event(line: bytes) -> Event:
@@ -130,7 +136,17 @@ def _utf8_error(line: bytes) -> str:
 
 
 def relation_error(event: Event) -> str | None:
-    """What breaks a rule that spans fields (which the schema alone cannot say), if anything."""
+    """What breaks a rule the schema does not check, if anything: rules across fields, and the
+    patterns of ``brand`` and ``lang``.
+
+    msgspec checks a pattern by calling Python's ``re`` for every event, which cost about 1 µs
+    of the 2.3 µs an event took to decode; streams repeat a handful of brands and languages,
+    so a cache of the verdicts answers in a lookup. The message is the one msgspec gives.
+    """
+    if not _matches_brand(event.brand):
+        return f"Expected `str` matching regex {BRAND_PATTERN!r} - at `$.brand`"
+    if event.lang is not None and not _matches_language(event.lang):
+        return f"Expected `str` matching regex {LANGUAGE_PATTERN!r} - at `$.lang`"
     if event.kind in KINDS_WITH_PARENT and event.parent_id is None:
         return f"a `{event.kind}` event must name what it answers - at `$.parent_id`"
     if event.kind == "follower_count" and "followers" not in event.metrics:

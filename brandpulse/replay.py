@@ -95,29 +95,51 @@ class ReplaySource(Protocol):
 
 
 class FileSource:
-    """A JSON-lines file, identified in the summary by its size and SHA-256."""
+    """A JSON-lines file, identified in the summary by its size and SHA-256 (of what was read,
+    hashed while reading: a second pass over a large file would cost as much as decoding)."""
 
     def __init__(self, path: Path) -> None:
         try:
-            with path.open("rb") as handle:
-                self.sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+            self.total = path.stat().st_size
         except OSError as exc:
             raise BrandpulseError(f"cannot read {path}: {exc.strerror}") from None
         self.path = path
         self.input = str(path)
         self.label = f"replay {path.name}"
-        self.total = path.stat().st_size
+        self.digest = hashlib.sha256()
 
     def blocks(self) -> Generator[tuple[int, Block | Line]]:
-        with self.path.open("rb") as handle:
-            for block in read_blocks(handle):
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise BrandpulseError(f"cannot read {self.path}: {exc.strerror}") from None
+        with handle:
+            for block in read_blocks(_Hashing(handle, self.digest)):
                 yield handle.tell(), block
 
     def provenance(self) -> dict[str, Any]:
-        return {"file": self.input, "bytes": self.total, "sha256": self.sha256}
+        return {"file": self.input, "bytes": self.total, "sha256": self.digest.hexdigest()}
 
     def reach(self) -> str:
         return ""
+
+
+class _Hashing:
+    """A binary file that feeds everything read from it to a digest."""
+
+    def __init__(self, handle: BinaryIO, digest: Any) -> None:
+        self.handle = handle
+        self.digest = digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.handle.readline(size)
+        self.digest.update(data)
+        return data
 
 
 @dataclass

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final, NamedTuple
+from typing import BinaryIO, Final, NamedTuple, Protocol
 
 from brandpulse.config import Config
 from brandpulse.contract import Event, InvalidEvent, too_large
@@ -41,7 +41,15 @@ class Line(NamedTuple):
     """Set only for a line longer than ``data``: the digest of the whole line."""
 
 
-def read_lines(handle: BinaryIO, keep: int = MAX_RAW_BYTES) -> Iterator[Line]:
+class Readable(Protocol):
+    """What the readers need of a binary file."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def read_lines(handle: Readable, keep: int = MAX_RAW_BYTES) -> Iterator[Line]:
     """Yield each line of a binary file; memory stays bounded by ``keep`` however long a line."""
     number = 0
     while True:
@@ -64,7 +72,7 @@ class Block(NamedTuple):
 
 
 def read_blocks(
-    handle: BinaryIO, size: int = BLOCK_BYTES, keep: int = MAX_RAW_BYTES
+    handle: Readable, size: int = BLOCK_BYTES, keep: int = MAX_RAW_BYTES
 ) -> Iterator[Block | Line]:
     """The file as blocks of about ``size`` bytes of whole lines, except that a line longer
     than ``keep`` comes alone as a cut ``Line``, so memory stays bounded as in ``read_lines``."""
@@ -83,7 +91,7 @@ def read_blocks(
         yield Block(number, carry)
 
 
-def _long_line(number: int, start: bytes, handle: BinaryIO, keep: int) -> Line:
+def _long_line(number: int, start: bytes, handle: Readable, keep: int) -> Line:
     """A line that began with ``start`` (no line break yet, longer than ``keep``), read on to
     its end: kept are its first ``keep`` bytes, its full length and its digest."""
     digest = hashlib.sha256(start)

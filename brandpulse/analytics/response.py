@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections.abc import Container
 from typing import Final
 
 import msgspec
@@ -64,21 +65,32 @@ class Deadlines(msgspec.Struct, array_like=True):
             times.append(at)
             ids.append(item_id)
 
-    def first(self) -> float:
-        """The earliest deadline not taken; infinity when there is none."""
+    def first(self, pending: Container[str]) -> float:
+        """The earliest deadline of an item in ``pending``; infinity when there is none.
+
+        Deadlines of other items (answered ones: most) are taken on the way, as ``take`` would
+        take and their owner ignore them; left in place, each would be a wake-up for nothing.
+        """
+        start, ids = self.start, self.ids
+        while start < len(ids) and ids[start] not in pending:
+            start += 1
+        self._drop_to(start)
         return self.times[self.start] if self.start < len(self.times) else math.inf
 
     def take(self, until: float) -> list[str]:
         """Take the deadlines up to ``until``; their item ids, earliest first."""
-        start = self.start
-        end = bisect_right(self.times, until, start)
-        taken = self.ids[start:end]
+        end = bisect_right(self.times, until, self.start)
+        taken = self.ids[self.start : end]
+        self._drop_to(end)
+        return taken
+
+    def _drop_to(self, end: int) -> None:
+        """Mark the deadlines before ``end`` taken; free them once they are half the lists."""
         if end * 2 >= len(self.times):
             del self.times[:end]
             del self.ids[:end]
             end = 0
         self.start = end
-        return taken
 
 
 class ResponseTracker(msgspec.Struct):
@@ -144,7 +156,7 @@ class ResponseTracker(msgspec.Struct):
 
     def next_due(self) -> float:
         """The earliest event time at which ``overdue`` has something to do."""
-        return min(self.due.first(), self.expiry.first())
+        return min(self.due.first(self.items), self.expiry.first(self.items))
 
     def overdue(self, watermark: float) -> tuple[list[OpenItem], list[OpenItem]]:
         """Items whose SLA ran out by ``watermark`` (each reported once), and expired items."""

@@ -173,12 +173,13 @@ def test_held_events_come_out_as_from_one_heap_keyed_time_platform_id_arrival(
     assert got == expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(
         st.one_of(
             st.tuples(st.just("add"), st.integers(0, 8), st.sampled_from("abc")),
             st.tuples(st.just("take"), st.integers(0, 8), st.just("")),
+            st.tuples(st.just("first"), st.just(0), st.sampled_from(["", "a", "ab", "abc"])),
         ),
         max_size=80,
     )
@@ -186,18 +187,23 @@ def test_held_events_come_out_as_from_one_heap_keyed_time_platform_id_arrival(
 def test_deadlines_are_taken_as_from_a_heap_of_time_id_pairs(
     steps: list[tuple[str, int, str]],
 ) -> None:
+    """``first(pending)`` also takes the leading deadlines of items not pending."""
     deadlines = Deadlines()
     heap: list[tuple[float, str]] = []
-    for step, at, item_id in steps:
+    for step, at, ids in steps:
         if step == "add":
-            deadlines.add(float(at), item_id)
-            heapq.heappush(heap, (float(at), item_id))
-            continue
-        expected = []
-        while heap and heap[0][0] <= at:
-            expected.append(heapq.heappop(heap)[1])
-        assert deadlines.take(float(at)) == expected
-        assert deadlines.first() == (heap[0][0] if heap else float("inf"))
+            deadlines.add(float(at), ids)
+            heapq.heappush(heap, (float(at), ids))
+        elif step == "first":
+            while heap and heap[0][1] not in ids:
+                heapq.heappop(heap)
+            assert deadlines.first(ids) == (heap[0][0] if heap else float("inf"))
+        else:
+            expected = []
+            while heap and heap[0][0] <= at:
+                expected.append(heapq.heappop(heap)[1])
+            assert deadlines.take(float(at)) == expected
+        assert len(deadlines.times) - deadlines.start == len(heap)
         deadlines = msgspec.msgpack.decode(msgspec.msgpack.encode(deadlines), type=Deadlines)
 
 
