@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -15,6 +16,9 @@ from brandpulse import __version__
 from brandpulse.archive.cli import add_archive_command
 from brandpulse.config import Config, ConfigError, load_config
 from brandpulse.errors import BrandpulseError, UsageError
+
+if TYPE_CHECKING:
+    from brandpulse.replay import TimeRange
 from dashboards.cli import add_dashboards_command
 
 Handler = Callable[[argparse.Namespace, Config], int]
@@ -56,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_synthetic(commands)
     _add_import(commands)
     _add_replay(commands)
+    _add_audit(commands)
     _add_sentiment(commands)
     add_dashboards_command(commands, _command)
     add_archive_command(commands, _command)
@@ -209,27 +214,87 @@ def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="DIR",
         help="an archive written by `brandpulse archive run` (needs --start and --end)",
     )
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    parser.add_argument(
-        "--start", type=_timestamp, metavar="TIME", help="range start, ISO 8601 with time zone"
-    )
-    parser.add_argument(
-        "--end", type=_timestamp, metavar="TIME", help="range end (excluded), ISO 8601"
-    )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        metavar="SECONDS",
-        help="events read before --start to prime the windows, not written "
-        "(default: 172800 = 48 h, the 24 h window and the one before it)",
-    )
-    parser.add_argument("--brand", metavar="NAME", help="apply only this brand's events")
+    _add_range_options(parser, required=False)
     parser.add_argument(
         "--drain",
         action="store_true",
         help="at the end, also close the minutes still within the allowed "
         "lateness (the live worker would close them when newer events arrive)",
     )
+
+
+def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "audit",
+        "replay a range of the raw topic and compare it with what the live worker recorded",
+        _audit,
+        "Replay [--start, --end) from the raw Kafka topic (or --from-archive) into OUT/replay/ "
+        "and compare it with the live worker's records of the same event-time range on the "
+        "alerts and windows topics (read whole, outside any consumer group; identical repeats "
+        "left by a worker crash count once). Alerts are paired by brand, platform, signal and "
+        "state, nearest event time first: each is matched, missing in replay or extra in "
+        "replay, with timing and severity differences. Per-brand totals of mentions, negative "
+        "mentions and interactions (one-minute windows, all platforms) and the window records "
+        "that differ are compared too. Writes OUT/audit.html (self-contained, with a chart per "
+        "brand and the alerts drawn on it) and OUT/audit.json, and prints a summary. The "
+        "replay reads the --warmup before --start: for the same alerts it must cover the "
+        "history the live detectors learnt from. Exit status: 0 live and replay agree, "
+        "4 they differ, 1 failure, 2 usage error, 3 Kafka unreachable.",
+    )
+    parser.add_argument(
+        "--from-archive",
+        type=Path,
+        metavar="DIR",
+        help="replay from an archive written by `brandpulse archive run` instead of Kafka",
+    )
+    _add_range_options(parser, required=True)
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="paired alerts this far apart still agree (default: 0, exact)",
+    )
+
+
+def _add_range_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """The output folder and the event-time range shared by ``replay`` and ``audit``."""
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--start",
+        type=_timestamp,
+        required=required,
+        metavar="TIME",
+        help="range start, ISO 8601 with time zone",
+    )
+    parser.add_argument(
+        "--end",
+        type=_timestamp,
+        required=required,
+        metavar="TIME",
+        help="range end (excluded), ISO 8601",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        metavar="SECONDS",
+        help="events read before --start to prime windows and detectors, not written "
+        "(default: 172800 = 48 h, the 24 h window and the one before it)",
+    )
+    parser.add_argument("--brand", metavar="NAME", help="apply only this brand's events")
+
+
+def _span(args: argparse.Namespace) -> TimeRange | None:
+    """The range asked for, with its warm-up; None when neither --start nor --end is given."""
+    from brandpulse.replay import DEFAULT_WARMUP, TimeRange
+
+    if (args.start is None) != (args.end is None):
+        raise UsageError("give both --start and --end, or neither")
+    if args.start is None:
+        return None
+    warmup = DEFAULT_WARMUP if args.warmup is None else timedelta(seconds=args.warmup)
+    return TimeRange(args.start, args.end, warmup)
 
 
 def _add_sentiment(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -329,13 +394,10 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
 
 def _replay(args: argparse.Namespace, config: Config) -> int:
-    from brandpulse.replay import DEFAULT_WARMUP, FileSource, ReplaySource, TimeRange, replay
+    from brandpulse.replay import FileSource, ReplaySource, replay
     from brandpulse.sentiment import default_scorer
 
-    if (args.start is None) != (args.end is None):
-        raise UsageError("give both --start and --end, or neither")
-    warmup = DEFAULT_WARMUP if args.warmup is None else timedelta(seconds=args.warmup)
-    span = None if args.start is None else TimeRange(args.start, args.end, warmup)
+    span = _span(args)
     source: ReplaySource
     if args.input is not None:
         source = FileSource(args.input)
@@ -358,6 +420,17 @@ def _replay(args: argparse.Namespace, config: Config) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _audit(args: argparse.Namespace, config: Config) -> int:
+    from brandpulse.audit.command import AuditOptions, run_audit
+
+    if args.tolerance < 0:
+        raise UsageError("--tolerance must not be negative")
+    span = _span(args)
+    assert span is not None  # --start and --end are required
+    options = AuditOptions(span, args.out, args.from_archive, args.brand, args.tolerance)
+    return run_audit(config, options)
 
 
 def _sentiment(args: argparse.Namespace, config: Config) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal, get_args
 
@@ -94,6 +94,7 @@ class InvalidEvent(ValueError):
 
 _decoder: Final = msgspec.json.Decoder(Event)
 _encoder: Final = msgspec.json.Encoder()
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _TWO_ON_A_LINE: Final = re.compile(rb"\}[ \t\r]*\{")
 _matches_brand: Final = functools.lru_cache(maxsize=4096)(re.compile(BRAND_PATTERN).search)
 _matches_language: Final = functools.lru_cache(maxsize=4096)(re.compile(LANGUAGE_PATTERN).search)
@@ -180,5 +181,6 @@ def encode_event(event: Event) -> bytes:
 
 
 def event_timestamp(event: Event) -> float:
-    """Event time as seconds since the Unix epoch."""
-    return event.time.timestamp()
+    """Event time as seconds since the Unix epoch (``datetime.timestamp()`` computes the same
+    difference for an aware time, about 100 ns slower: it runs once or twice per event)."""
+    return (event.time - EPOCH).total_seconds()

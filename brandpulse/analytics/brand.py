@@ -25,7 +25,7 @@ from brandpulse.analytics.settings import AnalyticsSettings
 from brandpulse.analytics.spike_alerts import SpikeAlerts
 from brandpulse.analytics.windows import MINUTE, WINDOWS, SeriesWindows
 from brandpulse.config import BrandConfig
-from brandpulse.contract import Event
+from brandpulse.contract import EPOCH, Event
 from brandpulse.histogram import Histogram
 
 SPIKE_SIGNALS: Final = ("mentions", "negative_mentions")
@@ -120,7 +120,7 @@ class BrandAnalytics:
 
     def process(self, event: Event, out: Output) -> None:
         reorder = self._reorder
-        released = reorder.admit(event, event.time.timestamp())
+        released = reorder.admit(event, (event.time - EPOCH).total_seconds())
         if released is None:
             self._late(event, out)
             return

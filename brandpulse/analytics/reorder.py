@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from typing import TypeAlias
 
 import msgspec
@@ -79,12 +80,13 @@ class ReorderBuffer(msgspec.Struct):
             return self._merge(watermark)
         return self._take_in_order(watermark)
 
-    def admit(self, event: Event, when: float) -> list[Timed] | None:
+    def admit(self, event: Event, when: float) -> Sequence[Timed] | None:
         """``push`` then ``release``, in one call: how the stream feeds events, one by one.
 
         None when ``event`` is late (and not held). An event newer than all before it, the
         usual case, is held and released from here; any other takes ``push`` and ``release``
         (as does every event if the lateness is negative, when a newer one can still be late).
+        Most events release nothing: the oldest held one is still within the lateness.
         """
         newest = self.newest
         if newest is not None and (when <= newest or when < newest - self.lateness):
@@ -95,6 +97,8 @@ class ReorderBuffer(msgspec.Struct):
         watermark = when - self.lateness
         if self.heap and self.heap[0][0] <= watermark:
             return self._merge(watermark)
+        if self.older_times and self.older_times[-1] > watermark:
+            return ()
         return self._take_in_order(watermark)
 
     def drain(self) -> list[Timed]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import insort
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import msgspec
@@ -139,7 +140,9 @@ class HeapReorder:
         return released
 
 
-def texts(released: list[tuple[float, Event]] | None) -> list[tuple[float, str | None]] | None:
+def texts(
+    released: Sequence[tuple[float, Event]] | None,
+) -> list[tuple[float, str | None]] | None:
     return None if released is None else [(when, e.text) for when, e in released]
 
 
