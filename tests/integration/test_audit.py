@@ -30,13 +30,14 @@ LENGTH = BURST_AT + timedelta(minutes=20)
 
 
 def audit(
-    stack: StackEnv, out: Path, start: datetime, end: datetime, warmup: timedelta
+    stack: StackEnv, out: Path, start: datetime, end: datetime, warmup: timedelta, *more: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     result = brandpulse(
         stack,
         "audit",
         *("--start", start.isoformat(), "--end", end.isoformat()),
         *("--warmup", str(warmup.total_seconds()), "--out", str(out)),
+        *more,
     )
     assert result.returncode in (0, 4), result.stderr
     assert (out / "audit.html").read_text().startswith("<!DOCTYPE html>")
@@ -87,6 +88,16 @@ def test_audit_agrees_with_the_live_worker_and_spots_a_changed_threshold(
     assert {pair["brand"] for pair in report["alerts"]["matched"]} == {"globex"}
     assert all(t["difference"] == 0 for t in report["totals"])
     assert (tmp_path / "same" / "replay" / "summary.json").exists()
+
+    archive = tmp_path / "archive"
+    archived = brandpulse(stack, "archive", "run", "--dir", str(archive), "--until-caught-up")
+    assert archived.returncode == 0, archived.stderr
+    from_archive, archived_report = audit(
+        stack, tmp_path / "archived", start, end, warmup, "--from-archive", str(archive)
+    )
+    assert from_archive.returncode == 0, from_archive.stdout + from_archive.stderr
+    assert archived_report["counts"] == counts
+    assert archived_report["provenance"]["source"]["archive"] == str(archive)
 
     deaf = with_env(stack, BRANDPULSE_SPIKES__OPEN_THRESHOLD="1000")
     differed, changed = audit(deaf, tmp_path / "deaf", start, end, warmup)
