@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replay(commands)
     _add_audit(commands)
     _add_sentiment(commands)
+    _add_rss(commands)
     add_dashboards_command(commands, _command)
     add_archive_command(commands, _command)
     return parser
@@ -309,6 +310,25 @@ def _add_sentiment(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
 
 
+def _add_rss(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "rss",
+        "publish news and blog posts that mention a brand, from RSS/Atom feeds",
+        _rss,
+        "Poll the feeds of [rss] (each on its own interval, with conditional GET), and publish "
+        "each item whose title or summary contains a brand's keywords as a `mention` on "
+        "platform `blog`, exactly once: the checkpoint in STATE_DIR/connectors/rss/ survives "
+        "restarts and crashes. Failing feeds are retried with backoff; rate limits are "
+        "honoured. Metrics at http://METRICS_HOST:METRICS_PORT/metrics. SIGTERM or Ctrl-C "
+        "finishes the current poll, flushes and saves the checkpoint. Exit status with "
+        "--once: 1 if a feed could not be read.",
+    )
+    parser.add_argument(
+        "--once", action="store_true", help="read every feed once, then exit (for cron jobs)"
+    )
+
+
 def _timestamp(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -431,6 +451,20 @@ def _audit(args: argparse.Namespace, config: Config) -> int:
     assert span is not None  # --start and --end are required
     options = AuditOptions(span, args.out, args.from_archive, args.brand, args.tolerance)
     return run_audit(config, options)
+
+
+def _rss(args: argparse.Namespace, config: Config) -> int:
+    import logging
+
+    from connectors.rss.connector import run_rss
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    count = run_rss(config, once=args.once)
+    print(f"rss: {count:,} events published", file=sys.stderr)
+    return 0
 
 
 def _sentiment(args: argparse.Namespace, config: Config) -> int:

@@ -94,6 +94,25 @@ class SyntheticConfig(Section):
     """Where the connector serves ``/metrics``; 0 turns it off."""
 
 
+class FeedConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    url: str
+    interval: float = 300.0
+    """Seconds between polls of this feed; conditional GET makes an unchanged feed cheap."""
+
+
+class RssConfig(Section):
+    feeds: list[FeedConfig] = []
+    user_agent: str = "brandpulse-rss/0.1"
+    timeout: float = 30.0
+    """Seconds an HTTP request may take before it counts as failed and is retried."""
+    retry_initial: float = 1.0
+    """Upper bound of the first retry delay; it doubles per failure, with full jitter."""
+    retry_max: float = 600.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 6071
+    """Where the connector serves ``/metrics``; 0 turns it off."""
+
+
 class BrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: BrandName
     keywords: list[str] = []
@@ -137,6 +156,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     analytics: AnalyticsSettings = msgspec.field(default_factory=AnalyticsSettings)
     spikes: DetectorSettings = msgspec.field(default_factory=DetectorSettings)
     alerting: AlertingConfig = msgspec.field(default_factory=AlertingConfig)
+    rss: RssConfig = msgspec.field(default_factory=RssConfig)
     brands: list[BrandConfig] = msgspec.field(default_factory=_demo_brands)
 
     @property
@@ -159,6 +179,7 @@ _SECTIONS: Final = {
     "synthetic": SyntheticConfig.__struct_fields__,
     "analytics": AnalyticsSettings.__struct_fields__,
     "alerting": AlertingConfig.__struct_fields__,
+    "rss": RssConfig.__struct_fields__,
     "spikes": tuple(f.name for f in dataclasses.fields(DetectorSettings)),
 }
 """The sections and keys that environment variables may override."""

@@ -34,6 +34,11 @@ class ConnectorStats:
     last_publish: float = 0.0
     """Wall-clock time of the newest event handed to Kafka (0 before the first)."""
     started: float = field(default_factory=time.time)
+    last_event_time: float = 0.0
+    """Event time of the newest event published (0 before the first): ``time() - this`` is how
+    far behind the source the connector is, which ``last_publish`` cannot tell for slow feeds."""
+    up: bool = True
+    """False while the source fails and the connector is backing off."""
 
 
 class ConnectorCollector(Collector):
@@ -69,6 +74,16 @@ class ConnectorCollector(Collector):
                 "brandpulse_connector_start_time_seconds",
                 "When the connector started, in seconds since the epoch.",
                 stats.started,
+            ),
+            (
+                "brandpulse_connector_last_event_timestamp_seconds",
+                "Event time of the newest event published (0 before the first).",
+                stats.last_event_time,
+            ),
+            (
+                "brandpulse_connector_up",
+                "1 while the connector's source answers, 0 while it is backing off.",
+                float(stats.up),
             ),
         ):
             gauge = GaugeMetricFamily(metric, text, labels=["connector"])

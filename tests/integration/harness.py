@@ -221,11 +221,19 @@ def webhook_receiver(url: str) -> Iterator[list[Notification]]:
             pass
 
     address = urllib.parse.urlsplit(url)
-    server = ThreadingHTTPServer((address.hostname or "127.0.0.1", address.port or 80), Handler)
+    with serving(
+        ThreadingHTTPServer((address.hostname or "127.0.0.1", address.port or 80), Handler)
+    ):
+        yield received
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """Run ``server`` in a thread for the ``with`` block; shut it down and close it after."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield received
+        yield server
     finally:
         server.shutdown()
         server.server_close()

@@ -1,0 +1,1 @@
+"""The RSS/Atom connector: news and blog posts that mention a brand's keywords."""

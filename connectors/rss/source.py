@@ -1,0 +1,194 @@
+"""Polling feeds over HTTP: conditional GET, a schedule and a backoff per feed."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from brandpulse.config import FeedConfig, RssConfig
+from brandpulse.contract import Event
+from brandpulse.errors import BrandpulseError
+from connectors.metrics import ConnectorStats
+from connectors.rss.feed import FeedError, parse_feed
+from connectors.rss.mapping import BrandMatcher, item_events
+from connectors.runtime import Backoff, Poll, rate_limit_wait, redact_url
+
+MAX_FEED_BYTES: Final = 16 * 1024 * 1024
+ONCE_ATTEMPTS: Final = 5
+"""A one-shot run gives up on a feed after this many failed attempts."""
+log = logging.getLogger("brandpulse.rss")
+
+
+class FetchError(Exception):
+    """A failed fetch: ``kind`` labels the error metric, ``wait`` is what the server asked."""
+
+    def __init__(self, kind: str, detail: str, wait: float | None = None) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.wait = wait
+
+
+@dataclass
+class Fetched:
+    status: int
+    body: bytes
+    cursor: dict[str, str]
+    wait: float | None
+    """Seconds the server asks us to pause (an exhausted quota), if it does."""
+
+
+@dataclass
+class FeedState:
+    config: FeedConfig
+    backoff: Backoff
+    due: float = 0.0
+    succeeded: bool = False
+    last_error: str = ""
+
+
+class RssSource:
+    """The feeds of ``[rss]``: each is polled on its own interval, and retried on its own."""
+
+    name = "rss"
+
+    def __init__(
+        self,
+        config: RssConfig,
+        brands: list[BrandMatcher],
+        stats: ConnectorStats,
+        *,
+        once: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not config.feeds:
+            raise BrandpulseError("no feeds to poll: add them to [rss] feeds in the config file")
+        self._config = config
+        self._brands = brands
+        self._stats = stats
+        self._once = once
+        self._clock = clock
+        rng = rng or random.Random()
+        self.feeds = [
+            FeedState(feed, Backoff(config.retry_initial, config.retry_max, rng))
+            for feed in config.feeds
+        ]
+
+    def next_due(self) -> float:
+        return min(feed.due for feed in self._pending())
+
+    def done(self) -> bool:
+        return self._once and not self._pending()
+
+    def failed(self) -> list[FeedState]:
+        return [feed for feed in self.feeds if not feed.succeeded]
+
+    def poll(self, cursors: Mapping[str, Mapping[str, str]]) -> Poll:
+        result = Poll()
+        for feed in self._pending():
+            if feed.due <= self._clock():
+                self._poll_feed(feed, cursors.get(feed.config.url, {}), result)
+        result.healthy = not any(feed.backoff.failures for feed in self.feeds)
+        return result
+
+    def _pending(self) -> list[FeedState]:
+        if not self._once:
+            return self.feeds
+        return [f for f in self.feeds if not f.succeeded and f.backoff.failures < ONCE_ATTEMPTS]
+
+    def _poll_feed(self, feed: FeedState, cursor: Mapping[str, str], result: Poll) -> None:
+        url = feed.config.url
+        try:
+            fetched = fetch(url, cursor, self._config)
+            events = self._events(url, fetched)
+        except FetchError as exc:
+            self._failed(feed, exc)
+            return
+        feed.backoff.reset()
+        feed.succeeded = True
+        feed.due = self._clock() + max(feed.config.interval, fetched.wait or 0.0)
+        result.events.extend(events)
+        result.cursors[url] = fetched.cursor
+        log.info("%s: %s, %d matching", redact_url(url), _status_text(fetched.status), len(events))
+
+    def _events(self, url: str, fetched: Fetched) -> list[Event]:
+        if fetched.status == http.HTTPStatus.NOT_MODIFIED:
+            return []
+        try:
+            feed = parse_feed(fetched.body)
+        except FeedError as exc:
+            raise FetchError("parse", str(exc)) from None
+        now = datetime.now(UTC)
+        return [e for item in feed.items for e in item_events(item, feed, url, self._brands, now)]
+
+    def _failed(self, feed: FeedState, exc: FetchError) -> None:
+        self._stats.errors[exc.kind] += 1
+        delay = feed.backoff.next_delay()
+        if exc.wait is not None:
+            delay = max(delay, exc.wait)  # a server answering "retry after 0" gets no busy loop
+        feed.due = self._clock() + delay
+        feed.last_error = str(exc)
+        log.warning("%s: %s; retrying in %.1f s", redact_url(feed.config.url), exc, delay)
+
+
+def fetch(url: str, cursor: Mapping[str, str], config: RssConfig) -> Fetched:
+    """One conditional GET; raises ``FetchError`` for anything but 200 and 304."""
+    headers = {
+        "User-Agent": config.user_agent,
+        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
+    }
+    if "etag" in cursor:
+        headers["If-None-Match"] = cursor["etag"]
+    if "last_modified" in cursor:
+        headers["If-Modified-Since"] = cursor["last_modified"]
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=config.timeout) as response:
+            return Fetched(
+                response.status,
+                _read_body(response),
+                _cursor(response.headers),
+                rate_limit_wait(response.headers, time.time()),
+            )
+    except urllib.error.HTTPError as exc:
+        if exc.code == http.HTTPStatus.NOT_MODIFIED:
+            return Fetched(exc.code, b"", dict(cursor), rate_limit_wait(exc.headers, time.time()))
+        wait = rate_limit_wait(exc.headers, time.time())
+        kind = "rate_limited" if exc.code == http.HTTPStatus.TOO_MANY_REQUESTS else "http"
+        raise FetchError(kind, f"HTTP {exc.code} {exc.reason}", wait) from None
+    except TimeoutError:
+        raise FetchError("timeout", f"no answer within {config.timeout} s") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        raise FetchError("connection", f"connection failed: {exc!r}") from None
+
+
+def _read_body(response: http.client.HTTPResponse) -> bytes:
+    """The whole body, or a ``FetchError`` if it is too large or the connection dropped early
+    (``read(n)`` returns a short body instead of raising when the server hangs up)."""
+    chunks, size = [], 0
+    while chunk := response.read(min(1 << 16, MAX_FEED_BYTES + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_FEED_BYTES:
+            raise FetchError("too_large", f"feed larger than {MAX_FEED_BYTES} bytes")
+    expected = response.headers.get("Content-Length", "")
+    if expected.isdigit() and size < int(expected):
+        raise FetchError("connection", f"connection dropped after {size} of {expected} bytes")
+    return b"".join(chunks)
+
+
+def _cursor(headers: http.client.HTTPMessage) -> dict[str, str]:
+    pairs = (("etag", headers.get("ETag")), ("last_modified", headers.get("Last-Modified")))
+    return {key: value for key, value in pairs if value}
+
+
+def _status_text(status: int) -> str:
+    return "not modified" if status == http.HTTPStatus.NOT_MODIFIED else f"HTTP {status}"

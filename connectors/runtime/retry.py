@@ -1,0 +1,76 @@
+"""When to try again: exponential backoff with full jitter, and what rate-limit headers say.
+
+Full jitter (a delay drawn uniformly below an exponentially growing ceiling) spreads the retries
+of many clients hit by the same outage, instead of having them return in lock step. A floor of a
+tenth of the initial delay keeps an unlucky draw from turning into a busy loop.
+"""
+
+from __future__ import annotations
+
+import random
+from email.utils import parsedate_to_datetime
+from typing import Final, Protocol
+
+EPOCH_THRESHOLD: Final = 1_000_000_000.0
+"""A reset header value above this is a Unix time; below it, a number of seconds from now."""
+
+
+class Headers(Protocol):
+    def get(self, name: str, /) -> str | None: ...
+
+
+class Backoff:
+    """Retry delays for one failing resource: ``next_delay`` per failure, ``reset`` on success."""
+
+    def __init__(self, initial: float, maximum: float, rng: random.Random | None = None) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.failures = 0
+        self._rng = rng or random.Random()
+
+    def ceiling(self) -> float:
+        """The largest delay the next failure may get."""
+        return float(min(self.maximum, self.initial * 2.0**self.failures))
+
+    def next_delay(self) -> float:
+        delay = max(self.initial / 10, self._rng.uniform(0, self.ceiling()))
+        self.failures += 1
+        return delay
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+def retry_after(value: str, now: float) -> float | None:
+    """Seconds to wait according to a ``Retry-After`` value (delay-seconds or an HTTP date,
+    RFC 9110 10.2.3), counted from ``now`` (Unix time); None when the value is neither."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, moment.timestamp() - now)
+
+
+def rate_limit_wait(headers: Headers, now: float) -> float | None:
+    """Seconds the server asks us to wait before the next request, if it asks.
+
+    ``Retry-After`` wins; otherwise an exhausted quota (``X-RateLimit-Remaining: 0`` or the
+    IETF draft's ``RateLimit-Remaining: 0``) waits for its ``...-Reset``, which platforms give
+    either as a Unix time or as seconds from now.
+    """
+    after = headers.get("Retry-After")
+    if after is not None and (wait := retry_after(after, now)) is not None:
+        return wait
+    for prefix in ("X-RateLimit-", "RateLimit-"):
+        remaining, reset = headers.get(prefix + "Remaining"), headers.get(prefix + "Reset")
+        if remaining is None or reset is None or remaining.strip() != "0":
+            continue
+        try:
+            value = float(reset)
+        except ValueError:
+            continue
+        return max(0.0, value - now if value > EPOCH_THRESHOLD else value)
+    return None

@@ -1,0 +1,322 @@
+"""The RSS connector against a local feed server and the real Kafka: mapping, conditional GET,
+rate limits, dropped connections, and exactly once across SIGKILL."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brandpulse.config import Config
+from brandpulse.contract import Author, Event, decode_event
+from brandpulse.errors import BrandpulseError
+from brandpulse.framing import iter_lines
+from connectors.metrics import ConnectorStats
+from connectors.publisher import Publisher
+from connectors.runtime import CheckpointStore, Poll, Runner, event_key, state_dir
+from connectors.runtime.ledger import TopicLedger
+from tests.integration.harness import (
+    StackEnv,
+    brandpulse,
+    eventually,
+    free_port,
+    read_topic,
+    scrape,
+    serving,
+    total,
+)
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class FeedServer:
+    """An RSS 2.0 feed that grows on demand, with ETag/Last-Modified and scripted failures."""
+
+    url: str = ""
+    items: list[tuple[str, str]] = field(default_factory=list)
+    """(guid, title) pairs, oldest first."""
+    script: list[str] = field(default_factory=list)
+    """What the next requests get instead of the feed: "429" or "drop"."""
+    requests: list[tuple[float, dict[str, str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, guid: str, title: str) -> None:
+        with self.lock:
+            self.items.append((guid, title))
+
+    def document(self) -> tuple[bytes, str]:
+        with self.lock:
+            items = list(self.items)
+        entries = "".join(
+            f"<item><title>{title}</title><link>https://news.example/{guid}</link>"
+            f"<description>&lt;p&gt;Full story of {guid}&lt;/p&gt;</description>"
+            f"<dc:creator>Reporter {n % 3}</dc:creator>"
+            f"<pubDate>{format_datetime(T0 + timedelta(minutes=n), usegmt=True)}</pubDate>"
+            f'<guid isPermaLink="false">{guid}</guid></item>'
+            for n, (guid, title) in enumerate(items)
+        )
+        body = (
+            '<?xml version="1.0"?><rss version="2.0" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Local News</title>'
+            f"<link>https://news.example/</link><language>de-AT</language>{entries}"
+            "</channel></rss>"
+        ).encode()
+        return body, f'"{hashlib.sha1(body).hexdigest()[:16]}"'
+
+
+@contextmanager
+def feed_server() -> Iterator[FeedServer]:
+    feed = FeedServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            feed.requests.append((time.monotonic(), dict(self.headers)))
+            action = feed.script.pop(0) if feed.script else ""
+            body, etag = feed.document()
+            if action == "429":
+                self._answer(429, b"slow down", {"Retry-After": "2"})
+            elif action == "drop":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.close_connection = True
+            elif self.headers.get("If-None-Match") == etag:
+                self._answer(304, b"", {"ETag": etag})
+            else:
+                modified = "Thu, 20 Nov 2026 08:00:00 GMT"
+                self._answer(200, body, {"ETag": etag, "Last-Modified": modified})
+
+        def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
+        feed.url = f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+        yield feed
+
+
+@dataclass
+class Rss:
+    """How a test runs ``brandpulse rss``: its environment, config file and metrics port."""
+
+    stack: StackEnv
+    config_file: Path
+    metrics_port: int
+
+    @property
+    def config(self) -> Config:
+        return self.stack.config
+
+    def once(self) -> subprocess.CompletedProcess[str]:
+        return brandpulse(self.stack, "--config", str(self.config_file), "rss", "--once")
+
+    def start(self, log: Path) -> subprocess.Popen[bytes]:
+        with log.open("ab") as handle:
+            return subprocess.Popen(
+                [sys.executable, "-m", "brandpulse.cli", "--config", str(self.config_file), "rss"],
+                env=self.stack.process_env(),
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+
+    def events(self) -> list[Event]:
+        return topic_events(self.config)
+
+
+def topic_events(config: Config) -> list[Event]:
+    """Every event on the raw topic (read until a second passes without a record)."""
+    records = read_topic(config.bootstrap, config.kafka.raw_topic, 1, 10)
+    return [decode_event(line) for r in records for _, line in iter_lines(r.value)]
+
+
+def rss_env(isolated: StackEnv, tmp_path: Path, feed: FeedServer, interval: float = 0.2) -> Rss:
+    metrics_port = free_port()
+    config_file = tmp_path / "rss.toml"
+    config_file.write_text(
+        f'[rss]\nfeeds = [{{ url = "{feed.url}", interval = {interval} }}]\n'
+        f"metrics_port = {metrics_port}\nretry_initial = 0.2\ntimeout = 5.0\n"
+        '[[brands]]\nname = "acme"\nkeywords = ["acme"]\n'
+        '[[brands]]\nname = "globex"\nkeywords = ["globex", "globex corp"]\n'
+    )
+    stack = StackEnv(isolated.env, {**isolated.extra, "BRANDPULSE_STACK__STATE_DIR": str(tmp_path)})
+    return Rss(stack, config_file, metrics_port)
+
+
+@pytest.fixture
+def feed() -> Iterator[FeedServer]:
+    with feed_server() as server:
+        yield server
+
+
+def test_feed_items_reach_kafka_once_through_304_429_and_a_dropped_connection(
+    isolated: StackEnv, tmp_path: Path, feed: FeedServer
+) -> None:
+    rss = rss_env(isolated, tmp_path, feed)
+    feed.add("n-1", "ACME opens a plant")
+    feed.add("n-2", "Weather: sunny")
+    feed.add("n-3", "Globex Corp and Acme merge")
+
+    first = rss.once()
+    assert first.returncode == 0, first.stderr
+    assert "rss: 3 events published" in first.stderr
+    events = sorted(rss.events(), key=lambda e: (e.id, e.brand))
+    assert events == [
+        Event(
+            v=1,
+            id="n-1",
+            platform="blog",
+            brand="acme",
+            kind="mention",
+            time=T0,
+            author=Author(id="Reporter 0"),
+            text="ACME opens a plant\n\nFull story of n-1",
+            lang="de",
+            url="https://news.example/n-1",
+        ),
+        *(
+            Event(
+                v=1,
+                id="n-3",
+                platform="blog",
+                brand=brand,
+                kind="mention",
+                time=T0 + timedelta(minutes=2),
+                author=Author(id="Reporter 2"),
+                text="Globex Corp and Acme merge\n\nFull story of n-3",
+                lang="de",
+                url="https://news.example/n-3",
+            )
+            for brand in ("acme", "globex")
+        ),
+    ]
+
+    unchanged = rss.once()
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "rss: 0 events published" in unchanged.stderr and "not modified" in unchanged.stderr
+    conditional = feed.requests[-1][1]
+    assert conditional["If-None-Match"] == feed.document()[1]
+    assert conditional["If-Modified-Since"] == "Thu, 20 Nov 2026 08:00:00 GMT"
+
+    feed.add("n-4", "globex recalls a toaster")
+    feed.script.append("429")
+    before = len(feed.requests)
+    limited = rss.once()
+    assert limited.returncode == 0, limited.stderr
+    (refused, _), (accepted, _) = feed.requests[before:]
+    assert accepted - refused >= 2.0, "Retry-After: 2 is honoured"
+    assert "rss: 1 events published" in limited.stderr
+
+    feed.add("n-5", "acme answers")
+    feed.script.append("drop")
+    dropped = rss.once()
+    assert dropped.returncode == 0, dropped.stderr
+    assert (
+        "connection dropped after" in dropped.stderr and "rss: 1 events published" in dropped.stderr
+    )
+
+    keys = Counter((e.id, e.brand) for e in rss.events())
+    assert keys == Counter(
+        [("n-1", "acme"), ("n-3", "acme"), ("n-3", "globex"), ("n-4", "globex"), ("n-5", "acme")]
+    )
+
+
+def test_an_interrupted_publish_is_reconciled_against_the_topic(
+    isolated: StackEnv, tmp_path: Path
+) -> None:
+    """The crash window the checkpoint alone cannot cover: acked, but not yet checkpointed."""
+    config = rss_env(isolated, tmp_path, FeedServer(url="http://unused/")).config
+    store = CheckpointStore(state_dir(config, "test"))
+    events = [
+        Event(v=1, id=f"e{n}", platform="blog", brand="acme", kind="mention", time=T0)
+        for n in range(6)
+    ]
+
+    class CrashAfterFlush(CheckpointStore):
+        def save(self, checkpoint: Any) -> None:
+            if checkpoint.pending is None and checkpoint.seen:
+                raise BrandpulseError("killed after the acks, before the checkpoint")
+            super().save(checkpoint)
+
+    def run(store: CheckpointStore, poll: Poll) -> int:
+        with (
+            Publisher(config, "brandpulse-test", ConnectorStats("test")) as publisher,
+            TopicLedger(config.bootstrap, config.kafka.raw_topic, "test") as ledger,
+        ):
+            runner = Runner(config, publisher, ledger, store)
+            runner.reconcile()
+            return runner.commit(poll)
+
+    with pytest.raises(BrandpulseError, match="killed after the acks"):
+        run(CrashAfterFlush(store.path.parent), Poll(events[:4]))
+    assert store.load().pending is not None
+    assert run(store, Poll(events)) == 2
+    assert Counter(event_key(e) for e in topic_events(config)) == Counter(map(event_key, events))
+
+
+def test_sigkill_at_random_moments_leaves_every_item_on_the_topic_exactly_once(
+    isolated: StackEnv, tmp_path: Path, feed: FeedServer
+) -> None:
+    rss = rss_env(isolated, tmp_path, feed, interval=0.05)
+    rng = random.Random()
+    growing = threading.Event()
+
+    def grow() -> None:
+        n = 0
+        while not growing.is_set():
+            brand = ("acme", "globex", "nobody")[n % 3]
+            feed.add(f"k-{n}", f"{brand} news {n}")
+            n += 1
+            time.sleep(0.02)
+
+    grower = threading.Thread(target=grow, daemon=True)
+    grower.start()
+    log = tmp_path / "rss.log"
+    try:
+        for _ in range(10):
+            process = rss.start(log)
+            time.sleep(rng.uniform(1.0, 2.5))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+    finally:
+        growing.set()
+        grower.join()
+
+    expected = {(guid, title.split()[0]) for guid, title in feed.items if "nobody" not in title}
+    final = rss.start(log)
+    try:
+        eventually(rss.events, lambda evs: len(evs) >= len(expected), timeout=40, step=0.5)
+        samples = scrape(f"http://127.0.0.1:{rss.metrics_port}/metrics")
+        assert total(samples, "brandpulse_connector_up", connector="rss") == 1
+    finally:
+        final.send_signal(signal.SIGTERM)
+        assert final.wait(30) == 0, log.read_text()
+    counts = Counter((e.id, e.brand) for e in rss.events())
+    assert set(counts) == expected, log.read_text()[-3000:]
+    assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
+    assert "stopped after publishing" in log.read_text()
+    print(f"{len(expected)} events; recoveries: {log.read_text().count('recovered an')}")
