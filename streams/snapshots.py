@@ -12,12 +12,15 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
 from brandpulse.analytics.engine import BrandSnapshot
 from brandpulse.ingest import Ingestor, IngestStats
+
+SNAPSHOT_FORMAT: Final = 1
+"""Bumped whenever the state's layout changes meaning: a worker ignores other formats."""
 
 
 class PartitionSnapshot(msgspec.Struct):
@@ -26,6 +29,7 @@ class PartitionSnapshot(msgspec.Struct):
     offset: int
     ingest: IngestStats
     brands: dict[str, BrandSnapshot]
+    format: int = SNAPSHOT_FORMAT
 
 
 _decoder = msgspec.msgpack.Decoder(PartitionSnapshot)
@@ -45,7 +49,7 @@ class SnapshotStore:
     def load(self, topic: str, partition: int) -> PartitionSnapshot | None:
         path = self._path(topic, partition)
         try:
-            return _decoder.decode(path.read_bytes())
+            snapshot = _decoder.decode(path.read_bytes())
         except FileNotFoundError:
             return None
         except msgspec.MsgspecError as exc:
@@ -57,6 +61,17 @@ class SnapshotStore:
                 partition,
             )
             return None
+        if snapshot.format != SNAPSHOT_FORMAT:
+            log.warning(
+                "ignoring snapshot %s of format %s (this worker reads %s); partition %s starts "
+                "empty",
+                path,
+                snapshot.format,
+                SNAPSHOT_FORMAT,
+                partition,
+            )
+            return None
+        return snapshot
 
     def save(self, topic: str, partition: int, snapshot: PartitionSnapshot) -> None:
         path = self._path(topic, partition)
