@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit(commands)
     _add_sentiment(commands)
     _add_rss(commands)
+    _add_mastodon(commands)
+    _add_webhooks(commands)
     add_dashboards_command(commands, _command)
     add_archive_command(commands, _command)
     return parser
@@ -329,6 +331,22 @@ def _add_rss(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
 
 
+def _add_webhooks(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    _command(
+        commands,
+        "webhooks",
+        "receive Facebook, Instagram, Shopify and signed generic webhooks",
+        _webhooks,
+        "Serve /meta (Meta Graph webhooks: Facebook Page feed, Instagram comments and mentions), "
+        "/shopify (orders/create) and /hooks/generic (JSON signed with X-Brandpulse-Signature) "
+        "on [webhooks] host:port. Each request's HMAC-SHA256 signature is checked over the raw "
+        "body; a request is answered 200 only once Kafka acknowledged what it carried (503 if "
+        "not, so the sender retries). Secrets from the environment only: META_APP_SECRET, "
+        "META_VERIFY_TOKEN, SHOPIFY_WEBHOOK_SECRET, BRANDPULSE_WEBHOOK_SECRET; a path without "
+        "its secret is off, and exit status 2 if all are. SIGTERM finishes requests in progress.",
+    )
+
+
 def _timestamp(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -453,17 +471,59 @@ def _audit(args: argparse.Namespace, config: Config) -> int:
     return run_audit(config, options)
 
 
-def _rss(args: argparse.Namespace, config: Config) -> int:
+def _log_connector() -> None:
+    """Connectors log a line per poll, reconnect and failure; kafka-python's chatter is muted."""
     import logging
-
-    from connectors.rss.connector import run_rss
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def _rss(args: argparse.Namespace, config: Config) -> int:
+    from connectors.rss.connector import run_rss
+
+    _log_connector()
     count = run_rss(config, once=args.once)
     print(f"rss: {count:,} events published", file=sys.stderr)
+    return 0
+
+
+def _webhooks(args: argparse.Namespace, config: Config) -> int:
+    from connectors.webhooks.server import run_webhooks
+
+    _log_connector()
+    run_webhooks(config)
+    return 0
+
+
+def _add_mastodon(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "mastodon",
+        "publish Mastodon hashtags, keyword matches, notifications and follower counts",
+        _mastodon,
+        "Follow the timelines of [mastodon] (hashtags, the public timeline filtered by the "
+        "brands' keywords, the brand accounts' statuses and the token's notifications): caught "
+        "up over REST on start and after a dropped stream, then followed over the streaming "
+        "API; publish each status or notification once on platform `mastodon`, plus the "
+        "brand accounts' follower counts. The token comes from MASTODON_ACCESS_TOKEN. "
+        "Checkpoint in STATE_DIR/connectors/mastodon/; metrics at "
+        "http://METRICS_HOST:METRICS_PORT/metrics. Exit status 2 without an instance or "
+        "token; with --once, 1 if a timeline could not be read.",
+    )
+    parser.add_argument(
+        "--once", action="store_true", help="catch up over REST once, then exit (no streaming)"
+    )
+
+
+def _mastodon(args: argparse.Namespace, config: Config) -> int:
+    from connectors.mastodon.connector import run_mastodon
+
+    _log_connector()
+    count = run_mastodon(config, once=args.once)
+    print(f"mastodon: {count:,} events published", file=sys.stderr)
     return 0
 
 

@@ -113,6 +113,57 @@ class RssConfig(Section):
     """Where the connector serves ``/metrics``; 0 turns it off."""
 
 
+class WebhooksConfig(Section):
+    """``brandpulse webhooks``: Meta, Shopify and generic signed webhooks (secrets: env only)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8088
+    max_body_bytes: int = 1024 * 1024
+    """Larger requests are refused with 413 before their body is read."""
+    meta_pages: dict[str, BrandName] = {}
+    """Facebook page id or Instagram account id -> brand."""
+    shopify_shops: dict[str, BrandName] = {}
+    """Shop domain (``acme.myshopify.com``) -> brand."""
+    commerce_topic: str = "brandpulse.commerce"
+    """Orders and site events: not social events, so not on the raw topic."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 6072
+    """Where the receiver serves ``/metrics``; 0 turns it off."""
+
+
+class MastodonBrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    brand: BrandName
+    account_id: str = ""
+    """The brand account's id on the instance: its statuses are the brand's posts and replies,
+    replies to it are care items, its followers are polled. Empty: none of that."""
+    hashtags: list[str] = []
+    """Every status with one of these hashtags (without ``#``) is a mention of the brand."""
+    public: bool = False
+    """Also read the instance's public timeline, keeping statuses with the brand's keywords."""
+
+
+class MastodonConfig(Section):
+    """``brandpulse mastodon`` (token: ``MASTODON_ACCESS_TOKEN``, env only)."""
+
+    instance: str = ""
+    """``https://mastodon.example``; empty: the connector refuses to start."""
+    streaming_url: str = ""
+    """Where ``/api/v1/streaming`` is served, if not at ``instance``; empty: ``instance``."""
+    notifications_brand: str = ""
+    """The brand whose account the token belongs to (its notifications); empty: none read."""
+    brands: list[MastodonBrandConfig] = []
+    poll_interval: float = 60.0
+    """Seconds between REST catch-ups of a timeline (the stream delivers in between)."""
+    follower_interval: float = 900.0
+    timeout: float = 30.0
+    stream_timeout: float = 60.0
+    """A stream silent this long (servers send a heartbeat every 15 s) is reconnected."""
+    retry_initial: float = 1.0
+    retry_max: float = 600.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 6073
+
+
 class BrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: BrandName
     keywords: list[str] = []
@@ -157,6 +208,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     spikes: DetectorSettings = msgspec.field(default_factory=DetectorSettings)
     alerting: AlertingConfig = msgspec.field(default_factory=AlertingConfig)
     rss: RssConfig = msgspec.field(default_factory=RssConfig)
+    mastodon: MastodonConfig = msgspec.field(default_factory=MastodonConfig)
+    webhooks: WebhooksConfig = msgspec.field(default_factory=WebhooksConfig)
     brands: list[BrandConfig] = msgspec.field(default_factory=_demo_brands)
 
     @property
@@ -180,6 +233,8 @@ _SECTIONS: Final = {
     "analytics": AnalyticsSettings.__struct_fields__,
     "alerting": AlertingConfig.__struct_fields__,
     "rss": RssConfig.__struct_fields__,
+    "mastodon": MastodonConfig.__struct_fields__,
+    "webhooks": WebhooksConfig.__struct_fields__,
     "spikes": tuple(f.name for f in dataclasses.fields(DetectorSettings)),
 }
 """The sections and keys that environment variables may override."""

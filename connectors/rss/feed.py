@@ -12,16 +12,15 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Final
 
 from brandpulse.errors import BrandpulseError
+from connectors.runtime.text import plain_text
 
 ATOM: Final = "{http://www.w3.org/2005/Atom}"
 DUBLIN_CORE: Final = "{http://purl.org/dc/elements/1.1/}"
 XML_LANG: Final = "{http://www.w3.org/XML/1998/namespace}lang"
 _DECLARATION: Final = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_SPACE: Final = re.compile(r"\s+")
 
 
 class FeedError(BrandpulseError):
@@ -67,8 +66,8 @@ def _rss(root: ET.Element) -> Feed:
     items = [
         Item(
             id=_text(item, "guid") or None,
-            title=_plain(_text(item, "title")),
-            summary=_plain(_text(item, "description")),
+            title=plain_text(_text(item, "title")),
+            summary=plain_text(_text(item, "description")),
             link=_text(item, "link") or None,
             author=_text(item, "author") or _text(item, f"{DUBLIN_CORE}creator") or None,
             published=_rfc822(_text(item, "pubDate")),
@@ -82,8 +81,8 @@ def _atom(root: ET.Element) -> Feed:
     items = [
         Item(
             id=_text(entry, f"{ATOM}id") or None,
-            title=_plain(_text(entry, f"{ATOM}title")),
-            summary=_plain(_text(entry, f"{ATOM}summary") or _text(entry, f"{ATOM}content")),
+            title=plain_text(_text(entry, f"{ATOM}title")),
+            summary=plain_text(_text(entry, f"{ATOM}summary") or _text(entry, f"{ATOM}content")),
             link=_atom_link(entry),
             author=_text(entry, f"{ATOM}author/{ATOM}name")
             or _text(root, f"{ATOM}author/{ATOM}name")
@@ -122,20 +121,3 @@ def _rfc3339(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else None
-
-
-class _TextOnly(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def _plain(html: str) -> str:
-    """Text of an HTML fragment (RSS descriptions and Atom summaries often carry markup)."""
-    parser = _TextOnly()
-    parser.feed(html)
-    parser.close()
-    return _SPACE.sub(" ", " ".join(parser.parts)).strip()

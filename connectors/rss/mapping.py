@@ -12,6 +12,7 @@ from typing import Final
 from brandpulse.config import BrandConfig
 from brandpulse.contract import Author, Event
 from connectors.rss.feed import Feed, Item
+from connectors.runtime.text import language_code
 
 MAX_ID_CHARS: Final = 256
 MAX_TEXT_CHARS: Final = 100_000
@@ -64,7 +65,7 @@ def item_events(
             time=item.published or fetched,
             author=Author(id=item.author[:MAX_ID_CHARS]) if item.author else None,
             text=text[:MAX_TEXT_CHARS] or None,
-            lang=_language(feed.language),
+            lang=language_code(feed.language),
             url=item.link,
         )
         for brand in mentioned
@@ -75,9 +76,3 @@ def _identifier(raw: str) -> str:
     if len(raw) <= MAX_ID_CHARS:
         return raw
     return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _language(tag: str | None) -> str | None:
-    """The ISO 639-1 code of a language tag (``en-us`` -> ``en``); None for anything else."""
-    primary = (tag or "").split("-")[0].strip().lower()
-    return primary if len(primary) == 2 and primary.isascii() and primary.isalpha() else None

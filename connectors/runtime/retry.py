@@ -8,6 +8,7 @@ tenth of the initial delay keeps an unlucky draw from turning into a busy loop.
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Final, Protocol
 
@@ -59,7 +60,7 @@ def rate_limit_wait(headers: Headers, now: float) -> float | None:
 
     ``Retry-After`` wins; otherwise an exhausted quota (``X-RateLimit-Remaining: 0`` or the
     IETF draft's ``RateLimit-Remaining: 0``) waits for its ``...-Reset``, which platforms give
-    either as a Unix time or as seconds from now.
+    as a Unix time, as seconds from now, or (Mastodon) as an ISO 8601 time.
     """
     after = headers.get("Retry-After")
     if after is not None and (wait := retry_after(after, now)) is not None:
@@ -68,9 +69,22 @@ def rate_limit_wait(headers: Headers, now: float) -> float | None:
         remaining, reset = headers.get(prefix + "Remaining"), headers.get(prefix + "Reset")
         if remaining is None or reset is None or remaining.strip() != "0":
             continue
-        try:
-            value = float(reset)
-        except ValueError:
-            continue
-        return max(0.0, value - now if value > EPOCH_THRESHOLD else value)
+        if (wait := _reset_wait(reset, now)) is not None:
+            return wait
     return None
+
+
+def _reset_wait(reset: str, now: float) -> float | None:
+    """Seconds until a ``...-Reset`` value: a Unix time, seconds from now, or an ISO 8601 time
+    with an offset (Mastodon's ``2026-11-25T14:05:00.000Z``); None for anything else."""
+    try:
+        value = float(reset)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(reset.strip())
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            return None
+        return max(0.0, moment.timestamp() - now)
+    return max(0.0, value - now if value > EPOCH_THRESHOLD else value)

@@ -1,0 +1,36 @@
+"""Text helpers every connector needs: HTML to plain text, language tags to ISO 639-1.
+
+Platforms hand out markup (feed summaries, Mastodon's status ``content``) and BCP 47 tags
+(``de-AT``); the contract wants plain text and two-letter codes.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Final
+
+_SPACE: Final = re.compile(r"\s+")
+
+
+class _TextOnly(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str) -> str:
+    """Text of an HTML fragment, character references resolved and whitespace collapsed."""
+    parser = _TextOnly()
+    parser.feed(html)
+    parser.close()
+    return _SPACE.sub(" ", " ".join(parser.parts)).strip()
+
+
+def language_code(tag: str | None) -> str | None:
+    """The ISO 639-1 code of a language tag (``en-us`` -> ``en``); None for anything else."""
+    primary = (tag or "").split("-")[0].strip().lower()
+    return primary if len(primary) == 2 and primary.isascii() and primary.isalpha() else None
