@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
+import signal
 import socket
 import subprocess
 import sys
@@ -237,3 +240,34 @@ def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def kill_repeatedly(
+    start: Callable[[], subprocess.Popen[bytes]],
+    kills: int,
+    alive: tuple[float, float],
+    grow: Callable[[int], None],
+) -> None:
+    """SIGKILL what ``start`` starts, ``kills`` times after a random ``alive`` span each, while
+    ``grow(n)`` adds item ``n`` to the source every 20 ms: crashes at random moments of work."""
+    rng = random.Random()
+    stop = threading.Event()
+
+    def growing() -> None:
+        for n in itertools.count():
+            if stop.is_set():
+                return
+            grow(n)
+            time.sleep(0.02)
+
+    grower = threading.Thread(target=growing, daemon=True)
+    grower.start()
+    try:
+        for _ in range(kills):
+            process = start()
+            time.sleep(rng.uniform(*alive))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+    finally:
+        stop.set()
+        grower.join()

@@ -5,7 +5,6 @@ SIGKILL."""
 from __future__ import annotations
 
 import json
-import random
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from tests.integration.harness import (
     brandpulse,
     eventually,
     free_port,
+    kill_repeatedly,
     scrape,
     serving,
     total,
@@ -328,28 +328,13 @@ def test_sigkill_while_statuses_arrive_leaves_each_on_the_topic_exactly_once(
 ) -> None:
     mastodon = mastodon_env(isolated, tmp_path, fake, full=False)
     fake.add(status(1000, "acme first", FAN))
-    rng = random.Random()
-    posting = threading.Event()
-
-    def post() -> None:
-        n = 1001
-        while not posting.is_set():
-            fake.add(status(n, f"acme {n}", FAN))
-            n += 1
-            time.sleep(0.02)
-
-    poster = threading.Thread(target=post, daemon=True)
-    poster.start()
     log = tmp_path / "mastodon.log"
-    try:
-        for _ in range(4):
-            process = mastodon.start(log)
-            time.sleep(rng.uniform(1.5, 3.0))
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-    finally:
-        posting.set()
-        poster.join()
+    kill_repeatedly(
+        lambda: mastodon.start(log),
+        4,
+        (1.5, 3.0),
+        lambda n: fake.add(status(1001 + n, f"acme {1001 + n}", FAN)),
+    )
 
     expected = {item["id"] for item in fake.tag}
     final = mastodon.start(log)

@@ -4,7 +4,6 @@ rate limits, dropped connections, and exactly once across SIGKILL."""
 from __future__ import annotations
 
 import hashlib
-import random
 import signal
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from tests.integration.harness import (
     brandpulse,
     eventually,
     free_port,
+    kill_repeatedly,
     read_topic,
     scrape,
     serving,
@@ -282,29 +282,13 @@ def test_sigkill_at_random_moments_leaves_every_item_on_the_topic_exactly_once(
     isolated: StackEnv, tmp_path: Path, feed: FeedServer
 ) -> None:
     rss = rss_env(isolated, tmp_path, feed, interval=0.05)
-    rng = random.Random()
-    growing = threading.Event()
-
-    def grow() -> None:
-        n = 0
-        while not growing.is_set():
-            brand = ("acme", "globex", "nobody")[n % 3]
-            feed.add(f"k-{n}", f"{brand} news {n}")
-            n += 1
-            time.sleep(0.02)
-
-    grower = threading.Thread(target=grow, daemon=True)
-    grower.start()
     log = tmp_path / "rss.log"
-    try:
-        for _ in range(10):
-            process = rss.start(log)
-            time.sleep(rng.uniform(1.0, 2.5))
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-    finally:
-        growing.set()
-        grower.join()
+
+    def grow(n: int) -> None:
+        brand = ("acme", "globex", "nobody")[n % 3]
+        feed.add(f"k-{n}", f"{brand} news {n}")
+
+    kill_repeatedly(lambda: rss.start(log), 10, (1.0, 2.5), grow)
 
     expected = {(guid, title.split()[0]) for guid, title in feed.items if "nobody" not in title}
     final = rss.start(log)
