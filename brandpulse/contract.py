@@ -59,7 +59,7 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     id: Identifier
     platform: Platform
     brand: str
-    """Matches ``BRAND_PATTERN``: checked by ``relation_error`` (see there why not here)."""
+    """Matches ``BRAND_PATTERN``: checked by ``rule_error`` (see there why not here)."""
     kind: Kind
     time: EventTime
     author: Author | None = None
@@ -67,7 +67,7 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     parent_id: Identifier | None = None
     text: Text | None = None
     lang: str | None = None
-    """An ISO 639-1 code, matching ``LANGUAGE_PATTERN``: checked by ``relation_error``."""
+    """An ISO 639-1 code, matching ``LANGUAGE_PATTERN``: checked by ``rule_error``."""
     url: str | None = None
     metrics: dict[str, Count] = {}
 
@@ -116,7 +116,7 @@ def decode_event(line: bytes) -> Event:
         raise InvalidEvent(reason, detail) from None
     except msgspec.DecodeError as exc:
         raise InvalidEvent(Reason.INVALID_JSON, f"not JSON: {exc}") from None
-    error = relation_error(event)
+    error = rule_error(event)
     if error is not None:
         raise InvalidEvent(Reason.INVALID_EVENT, error)
     return event
@@ -136,7 +136,7 @@ def _utf8_error(line: bytes) -> str:
     return "not UTF-8"
 
 
-def relation_error(event: Event) -> str | None:
+def rule_error(event: Event) -> str | None:
     """What breaks a rule the schema does not check, if anything: rules across fields, and the
     patterns of ``brand`` and ``lang``.
 
@@ -170,7 +170,7 @@ def decode_many(payload: bytes) -> list[Event] | None:
     except (msgspec.DecodeError, UnicodeDecodeError):
         return None
     lines = payload.count(b"\n") + (not payload.endswith(b"\n"))
-    if len(events) != lines or any(map(relation_error, events)):
+    if len(events) != lines or any(map(rule_error, events)):
         return None
     return events
 
