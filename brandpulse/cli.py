@@ -484,9 +484,16 @@ def _log_connector() -> None:
 def _rss(args: argparse.Namespace, config: Config) -> int:
     from connectors.rss.connector import run_rss
 
+    return _polling_connector("rss", run_rss, args, config)
+
+
+def _polling_connector(
+    name: str, run: Callable[..., int], args: argparse.Namespace, config: Config
+) -> int:
+    """Run a connector (``--once`` or until SIGTERM) and say how many events it published."""
     _log_connector()
-    count = run_rss(config, once=args.once)
-    print(f"rss: {count:,} events published", file=sys.stderr)
+    count = run(config, once=args.once)
+    print(f"{name}: {count:,} events published", file=sys.stderr)
     return 0
 
 
@@ -521,10 +528,7 @@ def _add_mastodon(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 def _mastodon(args: argparse.Namespace, config: Config) -> int:
     from connectors.mastodon.connector import run_mastodon
 
-    _log_connector()
-    count = run_mastodon(config, once=args.once)
-    print(f"mastodon: {count:,} events published", file=sys.stderr)
-    return 0
+    return _polling_connector("mastodon", run_mastodon, args, config)
 
 
 def _sentiment(args: argparse.Namespace, config: Config) -> int:

@@ -8,11 +8,9 @@ isolation), key and value as raw bytes.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,6 +23,7 @@ from brandpulse.archive.segments import ArchivedMessage
 from brandpulse.config import Config
 from brandpulse.errors import BrandpulseError
 from brandpulse.kafka_io import groupless_consumer
+from brandpulse.stopping import stop_on_signals
 
 POLL_MS: Final = 500
 """How long a poll waits for messages; also how soon a stop signal or an expiry is acted on."""
@@ -40,8 +39,9 @@ def run_archive(
     """
     topic = config.kafka.raw_topic
     progress = Progress(f"archive {topic}")
+    stop = threading.Event()
     with (
-        _stop_signals() as stop,
+        stop_on_signals(stop),
         Archiver(folder, topic, config.brand_names, max_open_seconds=max_open_seconds) as archiver,
         _consumer(config.bootstrap) as consumer,
     ):
@@ -51,21 +51,6 @@ def run_archive(
         _copy(consumer, archiver, progress, stop, ends if until_caught_up else None)
     why = "stopped by signal" if stop.is_set() else "caught up"
     progress.finish(archiver.segments_closed, f"{why}; archive in {folder}")
-
-
-@contextmanager
-def _stop_signals() -> Iterator[threading.Event]:
-    """SIGTERM and SIGINT ask the copy loop to stop, so open segments are closed cleanly."""
-    stop = threading.Event()
-    previous = {
-        number: signal.signal(number, lambda *_: stop.set())
-        for number in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        yield stop
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def _consumer(bootstrap: str) -> AbstractContextManager[Any]:

@@ -6,18 +6,16 @@ See the package docstring for why what reaches Kafka is exactly once across cras
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Final, Protocol
 
 from brandpulse.config import Config
 from brandpulse.contract import Event, event_timestamp
+from brandpulse.stopping import stop_on_signals
 from connectors.metrics import ConnectorStats
 from connectors.publisher import Publisher
 from connectors.runtime.checkpoint import Checkpoint, CheckpointStore, Cursors, Pending, SeenIds
@@ -136,7 +134,7 @@ def run_connector(
     with (
         Publisher(config, client_id=client_id, stats=stats) as publisher,
         TopicLedger(config.bootstrap, config.kafka.raw_topic, client_id) as ledger,
-        _stopping_on_signals(stop),
+        stop_on_signals(stop),
     ):
         runner = Runner(config, publisher, ledger, store)
         runner.reconcile()
@@ -155,23 +153,3 @@ def _wait_until(
     while (remaining := moment - clock()) > 0 and not stop.is_set():
         stop.wait(min(remaining, IDLE_STEP_SECONDS))
         publisher.poll()
-
-
-@contextmanager
-def _stopping_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``stop`` instead of raising, so a poll and its commit are never
-    cut in half; the loop ends at the next check."""
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        log.info("received %s, finishing the current poll", signal.Signals(signum).name)
-        stop.set()
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

@@ -28,11 +28,11 @@ from brandpulse.config import Config
 from brandpulse.contract import Event
 from brandpulse.errors import BrandpulseError, UsageError
 from brandpulse.kafka_io import admin_client, make_producer
+from brandpulse.stopping import stop_on_signals
 from connectors.metrics import ConnectorStats, serve_metrics
 from connectors.publisher import Publisher
 from connectors.runtime import Checkpoint, CheckpointStore, Poll, Runner, SeenIds, state_dir
 from connectors.runtime.ledger import TopicLedger
-from connectors.runtime.loop import _stopping_on_signals
 from connectors.webhooks.app import (
     GENERIC_SECRET,
     META_APP_SECRET,
@@ -180,7 +180,7 @@ def run_webhooks(
     stats = ConnectorStats(NAME)
     settings = config.webhooks
     serve_metrics(stats, settings.metrics_host, settings.metrics_port)
-    with kafka_sink(config, stats) as sink, _stopping_on_signals(stop):
+    with kafka_sink(config, stats) as sink, stop_on_signals(stop):
         app = Webhooks(settings, config.brand_names, secrets, sink, stats)
         server = _bind(settings.host, settings.port, app)
         thread = threading.Thread(target=server.serve_forever, name="webhooks", daemon=True)
