@@ -10,13 +10,13 @@ records sent between the snapshot and the crash are sent again, identical and wi
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Final
 
 import msgspec
 
 from brandpulse.analytics.engine import BrandSnapshot
+from brandpulse.durable import replace_atomically
 from brandpulse.ingest import Ingestor, IngestStats
 
 SNAPSHOT_FORMAT: Final = 1
@@ -74,18 +74,7 @@ class SnapshotStore:
         return snapshot
 
     def save(self, topic: str, partition: int, snapshot: PartitionSnapshot) -> None:
-        path = self._path(topic, partition)
-        partial = path.with_suffix(".partial")
-        with partial.open("wb") as handle:
-            handle.write(msgspec.msgpack.encode(snapshot))
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
-        directory = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        replace_atomically(self._path(topic, partition), msgspec.msgpack.encode(snapshot))
 
 
 class PartitionState:

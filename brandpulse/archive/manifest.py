@@ -9,13 +9,13 @@ the new one, never a mix.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal
 
 import msgspec
 
+from brandpulse.durable import replace_atomically
 from brandpulse.errors import BrandpulseError
 
 FORMAT: Final = 1
@@ -96,20 +96,6 @@ def load_manifest(folder: Path) -> Manifest | None:
 
 def save_manifest(folder: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically and durably."""
-    path = folder / MANIFEST_NAME
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("wb") as handle:
-        handle.write(msgspec.json.format(msgspec.json.encode(manifest)) + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
-    fsync_folder(folder)
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make renames in ``folder`` durable (a rename lives in the folder, not in the file)."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    replace_atomically(
+        folder / MANIFEST_NAME, msgspec.json.format(msgspec.json.encode(manifest)) + b"\n"
+    )

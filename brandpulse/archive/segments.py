@@ -30,7 +30,8 @@ from typing import Final, Literal
 
 import msgspec
 
-from brandpulse.archive.manifest import FORMAT, SegmentInfo, fsync_folder
+from brandpulse.archive.manifest import FORMAT, SegmentInfo
+from brandpulse.durable import fsync_folder
 from brandpulse.errors import BrandpulseError
 from brandpulse.ingest import accept_lines
 

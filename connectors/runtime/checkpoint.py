@@ -7,13 +7,13 @@ the new one, never a torn mix.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
+from brandpulse.durable import replace_atomically
 from brandpulse.errors import BrandpulseError
 
 FILE_NAME: Final = "checkpoint.json"
@@ -87,14 +87,4 @@ class CheckpointStore:
 
     def save(self, checkpoint: Checkpoint) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        with temporary.open("wb") as handle:
-            handle.write(msgspec.json.encode(checkpoint))
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(self.path)
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        replace_atomically(self.path, msgspec.json.encode(checkpoint))
