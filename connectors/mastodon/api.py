@@ -1,6 +1,6 @@
 """HTTP against a Mastodon instance: authenticated JSON GETs and the opening of a stream.
 
-Every failure becomes an ``ApiError`` whose ``kind`` labels the error metric and whose ``wait``
+Every failure becomes an ``SourceError`` whose ``kind`` labels the error metric and whose ``wait``
 is what the server asked for (``Retry-After`` or an exhausted ``X-RateLimit-*`` quota).
 """
 
@@ -14,17 +14,10 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Final
 
-from connectors.runtime import rate_limit_wait, redact_url
+from connectors.runtime import HTTP_FAILURES, SourceError, http_failure, rate_limit_wait, redact_url
 
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 USER_AGENT: Final = "brandpulse-mastodon/0.1"
-
-
-class ApiError(Exception):
-    def __init__(self, kind: str, detail: str, wait: float | None = None) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.wait = wait
 
 
 class Api:
@@ -43,11 +36,11 @@ class Api:
             try:
                 body = response.read(MAX_BODY_BYTES + 1)
             except (TimeoutError, http.client.HTTPException, OSError) as exc:
-                raise ApiError(
+                raise SourceError(
                     "connection", f"{path}: reading the answer failed: {exc!r}"
                 ) from None
             if len(body) > MAX_BODY_BYTES:
-                raise ApiError("too_large", f"{path}: answer larger than {MAX_BODY_BYTES} bytes")
+                raise SourceError("too_large", f"{path}: answer larger than {MAX_BODY_BYTES} bytes")
             return body, rate_limit_wait(response.headers, time.time())
 
     def stream(
@@ -66,12 +59,6 @@ class Api:
         )
         try:
             response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=timeout)
-        except urllib.error.HTTPError as exc:
-            wait = rate_limit_wait(exc.headers, time.time())
-            kind = {429: "rate_limited", 401: "auth", 403: "auth"}.get(exc.code, "http")
-            raise ApiError(kind, f"{redact_url(url)}: HTTP {exc.code} {exc.reason}", wait) from None
-        except TimeoutError:
-            raise ApiError("timeout", f"{redact_url(url)}: no answer within {timeout} s") from None
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-            raise ApiError("connection", f"{redact_url(url)}: connection failed: {exc!r}") from None
+        except HTTP_FAILURES as exc:
+            raise http_failure(exc, redact_url(url), timeout) from None
         return response

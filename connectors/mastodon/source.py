@@ -21,7 +21,7 @@ import msgspec
 
 from brandpulse.config import MastodonConfig
 from brandpulse.contract import Event
-from connectors.mastodon.api import Api, ApiError
+from connectors.mastodon.api import Api
 from connectors.mastodon.mapping import (
     Account,
     BrandAccount,
@@ -35,7 +35,7 @@ from connectors.mastodon.mapping import (
 from connectors.mastodon.sse import SseEvent
 from connectors.mastodon.stream import LiveStream
 from connectors.metrics import ConnectorStats
-from connectors.runtime import Backoff, Poll
+from connectors.runtime import Backoff, Poll, SourceError
 
 PAGE_SIZE: Final = 40
 """Mastodon's largest page of statuses and notifications."""
@@ -189,7 +189,7 @@ class MastodonSource:
         if self._timeline_due(state) <= self._clock():
             try:
                 self._catch_up(state, cursor, read)
-            except ApiError as exc:
+            except SourceError as exc:
                 self._failed(state, exc)
         if state.live is not None:
             self._drain(state, read)
@@ -228,7 +228,7 @@ class MastodonSource:
             else:
                 items = msgspec.json.decode(body, type=list[Status])
         except msgspec.DecodeError as exc:
-            raise ApiError("parse", f"{timeline.path}: unexpected answer: {exc}") from None
+            raise SourceError("parse", f"{timeline.path}: unexpected answer: {exc}") from None
         for item in reversed(items):  # pages are newest first; publish in the order posted
             self._add(timeline, item, read)
         return len(items)
@@ -267,7 +267,7 @@ class MastodonSource:
             return
         self._add(timeline, item, read)
 
-    def _failed(self, state: TimelineState | Followers, exc: ApiError) -> None:
+    def _failed(self, state: TimelineState | Followers, exc: SourceError) -> None:
         self._stats.errors[exc.kind] += 1
         delay = max(state.backoff.next_delay(), exc.wait or 0.0)
         state.due = self._clock() + delay
@@ -281,9 +281,9 @@ class MastodonSource:
             body, wait = self._api.get(f"/api/v1/accounts/{followers.account_id}")
             account = msgspec.json.decode(body, type=Account)
         except msgspec.DecodeError as exc:
-            self._failed(followers, ApiError("parse", f"unexpected account: {exc}"))
+            self._failed(followers, SourceError("parse", f"unexpected account: {exc}"))
             return []
-        except ApiError as exc:
+        except SourceError as exc:
             self._failed(followers, exc)
             return []
         followers.backoff.reset()

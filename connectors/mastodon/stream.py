@@ -17,10 +17,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from connectors.mastodon.api import Api, ApiError
+from connectors.mastodon.api import Api
 from connectors.mastodon.sse import SseEvent, parse_sse
 from connectors.metrics import ConnectorStats
-from connectors.runtime import Backoff
+from connectors.runtime import Backoff, SourceError
 
 log = logging.getLogger("brandpulse.mastodon")
 
@@ -64,7 +64,7 @@ class LiveStream:
             try:
                 self._follow()
                 detail = "the server closed the stream"
-            except ApiError as exc:
+            except SourceError as exc:
                 self._stats.errors[exc.kind] += 1
                 detail, wait = str(exc), exc.wait
             self.connection = None
@@ -84,4 +84,4 @@ class LiveStream:
                     if event is not None:
                         self.events.append((self._generation, event))
             except (TimeoutError, OSError, http.client.HTTPException) as exc:
-                raise ApiError("timeout", f"silent or broken stream: {exc!r}") from None
+                raise SourceError("timeout", f"silent or broken stream: {exc!r}") from None

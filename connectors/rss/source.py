@@ -19,21 +19,20 @@ from brandpulse.errors import BrandpulseError
 from connectors.metrics import ConnectorStats
 from connectors.rss.feed import FeedError, parse_feed
 from connectors.rss.mapping import BrandMatcher, item_events
-from connectors.runtime import Backoff, Poll, rate_limit_wait, redact_url
+from connectors.runtime import (
+    HTTP_FAILURES,
+    Backoff,
+    Poll,
+    SourceError,
+    http_failure,
+    rate_limit_wait,
+    redact_url,
+)
 
 MAX_FEED_BYTES: Final = 16 * 1024 * 1024
 ONCE_ATTEMPTS: Final = 5
 """A one-shot run gives up on a feed after this many failed attempts."""
 log = logging.getLogger("brandpulse.rss")
-
-
-class FetchError(Exception):
-    """A failed fetch: ``kind`` labels the error metric, ``wait`` is what the server asked."""
-
-    def __init__(self, kind: str, detail: str, wait: float | None = None) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.wait = wait
 
 
 @dataclass
@@ -109,7 +108,7 @@ class RssSource:
         try:
             fetched = fetch(url, cursor, self._config)
             events = self._events(url, fetched)
-        except FetchError as exc:
+        except SourceError as exc:
             self._failed(feed, exc)
             return
         feed.backoff.reset()
@@ -125,11 +124,11 @@ class RssSource:
         try:
             feed = parse_feed(fetched.body)
         except FeedError as exc:
-            raise FetchError("parse", str(exc)) from None
+            raise SourceError("parse", str(exc)) from None
         now = datetime.now(UTC)
         return [e for item in feed.items for e in item_events(item, feed, url, self._brands, now)]
 
-    def _failed(self, feed: FeedState, exc: FetchError) -> None:
+    def _failed(self, feed: FeedState, exc: SourceError) -> None:
         self._stats.errors[exc.kind] += 1
         delay = feed.backoff.next_delay()
         if exc.wait is not None:
@@ -140,7 +139,7 @@ class RssSource:
 
 
 def fetch(url: str, cursor: Mapping[str, str], config: RssConfig) -> Fetched:
-    """One conditional GET; raises ``FetchError`` for anything but 200 and 304."""
+    """One conditional GET; raises ``SourceError`` for anything but 200 and 304."""
     headers = {
         "User-Agent": config.user_agent,
         "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
@@ -161,27 +160,23 @@ def fetch(url: str, cursor: Mapping[str, str], config: RssConfig) -> Fetched:
     except urllib.error.HTTPError as exc:
         if exc.code == http.HTTPStatus.NOT_MODIFIED:
             return Fetched(exc.code, b"", dict(cursor), rate_limit_wait(exc.headers, time.time()))
-        wait = rate_limit_wait(exc.headers, time.time())
-        kind = "rate_limited" if exc.code == http.HTTPStatus.TOO_MANY_REQUESTS else "http"
-        raise FetchError(kind, f"HTTP {exc.code} {exc.reason}", wait) from None
-    except TimeoutError:
-        raise FetchError("timeout", f"no answer within {config.timeout} s") from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        raise FetchError("connection", f"connection failed: {exc!r}") from None
+        raise http_failure(exc, redact_url(url), config.timeout) from None
+    except HTTP_FAILURES as exc:
+        raise http_failure(exc, redact_url(url), config.timeout) from None
 
 
 def _read_body(response: http.client.HTTPResponse) -> bytes:
-    """The whole body, or a ``FetchError`` if it is too large or the connection dropped early
+    """The whole body, or a ``SourceError`` if it is too large or the connection dropped early
     (``read(n)`` returns a short body instead of raising when the server hangs up)."""
     chunks, size = [], 0
     while chunk := response.read(min(1 << 16, MAX_FEED_BYTES + 1 - size)):
         chunks.append(chunk)
         size += len(chunk)
         if size > MAX_FEED_BYTES:
-            raise FetchError("too_large", f"feed larger than {MAX_FEED_BYTES} bytes")
+            raise SourceError("too_large", f"feed larger than {MAX_FEED_BYTES} bytes")
     expected = response.headers.get("Content-Length", "")
     if expected.isdigit() and size < int(expected):
-        raise FetchError("connection", f"connection dropped after {size} of {expected} bytes")
+        raise SourceError("connection", f"connection dropped after {size} of {expected} bytes")
     return b"".join(chunks)
 
 

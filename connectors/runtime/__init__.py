@@ -38,11 +38,13 @@ publish or persist. Use ``Backoff`` and ``rate_limit_wait`` to schedule retries 
 
 from connectors.runtime.checkpoint import Checkpoint, CheckpointStore, Cursors, SeenIds
 from connectors.runtime.credentials import MissingCredential, redact_url, require_env
+from connectors.runtime.failures import HTTP_FAILURES, SourceError, http_failure
 from connectors.runtime.ledger import event_key
 from connectors.runtime.loop import Poll, Runner, Source, run_connector, state_dir
 from connectors.runtime.retry import Backoff, rate_limit_wait, retry_after
 
 __all__ = [
+    "HTTP_FAILURES",
     "Backoff",
     "Checkpoint",
     "CheckpointStore",
@@ -52,7 +54,9 @@ __all__ = [
     "Runner",
     "SeenIds",
     "Source",
+    "SourceError",
     "event_key",
+    "http_failure",
     "rate_limit_wait",
     "redact_url",
     "require_env",

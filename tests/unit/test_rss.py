@@ -14,7 +14,8 @@ from connectors.metrics import ConnectorStats
 from connectors.rss import source as source_module
 from connectors.rss.feed import FeedError, parse_feed
 from connectors.rss.mapping import BrandMatcher, item_events, matchers
-from connectors.rss.source import Fetched, FetchError, RssSource
+from connectors.rss.source import Fetched, RssSource
+from connectors.runtime import SourceError
 
 FETCHED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -273,9 +274,9 @@ class Clock:
 def test_failing_feeds_back_off_or_wait_as_told_and_once_ends_after_a_success(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    answers: list[Fetched | FetchError] = [
-        FetchError("rate_limited", "HTTP 429", wait=2.0),
-        FetchError("connection", "dropped"),
+    answers: list[Fetched | SourceError] = [
+        SourceError("rate_limited", "HTTP 429", wait=2.0),
+        SourceError("connection", "dropped"),
         Fetched(200, RSS_SAMPLE, {"etag": '"v2"'}, None),
     ]
     seen_cursors: list[Mapping[str, str]] = []
@@ -283,7 +284,7 @@ def test_failing_feeds_back_off_or_wait_as_told_and_once_ends_after_a_success(
     def fetch(url: str, cursor: Mapping[str, str], config: RssConfig) -> Fetched:
         seen_cursors.append(cursor)
         answer = answers.pop(0)
-        if isinstance(answer, FetchError):
+        if isinstance(answer, SourceError):
             raise answer
         return answer
 

@@ -1,0 +1,39 @@
+"""How a failed HTTP request to a platform becomes a ``SourceError``, the same for every source.
+
+The ``kind`` labels ``brandpulse_connector_errors_total``; ``wait`` is what the server asked
+for (``Retry-After``, or an exhausted ``X-RateLimit-*`` quota), which the source's backoff
+honours before its own schedule.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+import urllib.error
+from typing import Final
+
+from connectors.runtime.retry import rate_limit_wait
+
+HTTP_FAILURES: Final = (urllib.error.URLError, http.client.HTTPException, OSError)
+"""What ``urlopen`` and reading its response raise (HTTPError and TimeoutError included)."""
+_KINDS: Final = {429: "rate_limited", 401: "auth", 403: "auth"}
+
+
+class SourceError(Exception):
+    def __init__(self, kind: str, detail: str, wait: float | None = None) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.wait = wait
+
+
+def http_failure(exc: BaseException, where: str, timeout: float) -> SourceError:
+    """The ``SourceError`` for one of ``HTTP_FAILURES`` raised while requesting ``where``
+    (a URL already stripped of credentials)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        wait = rate_limit_wait(exc.headers, time.time())
+        kind = _KINDS.get(exc.code, "http")
+        return SourceError(kind, f"{where}: HTTP {exc.code} {exc.reason}", wait)
+    if isinstance(exc, TimeoutError):
+        return SourceError("timeout", f"{where}: no answer within {timeout} s")
+    return SourceError("connection", f"{where}: connection failed: {exc!r}")
