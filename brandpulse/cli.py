@@ -15,6 +15,7 @@ import msgspec
 from brandpulse import __version__
 from brandpulse.archive.cli import add_archive_command
 from brandpulse.config import Config, ConfigError, load_config
+from brandpulse.connector_commands import add_connector_commands, log_connector
 from brandpulse.errors import BrandpulseError, UsageError
 
 if TYPE_CHECKING:
@@ -62,8 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replay(commands)
     _add_audit(commands)
     _add_sentiment(commands)
-    _add_rss(commands)
-    _add_mastodon(commands)
+    add_connector_commands(commands, _command)
     _add_webhooks(commands)
     add_dashboards_command(commands, _command)
     add_archive_command(commands, _command)
@@ -312,25 +312,6 @@ def _add_sentiment(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
 
 
-def _add_rss(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = _command(
-        commands,
-        "rss",
-        "publish news and blog posts that mention a brand, from RSS/Atom feeds",
-        _rss,
-        "Poll the feeds of [rss] (each on its own interval, with conditional GET), and publish "
-        "each item whose title or summary contains a brand's keywords as a `mention` on "
-        "platform `blog`, exactly once: the checkpoint in STATE_DIR/connectors/rss/ survives "
-        "restarts and crashes. Failing feeds are retried with backoff; rate limits are "
-        "honoured. Metrics at http://METRICS_HOST:METRICS_PORT/metrics. SIGTERM or Ctrl-C "
-        "finishes the current poll, flushes and saves the checkpoint. Exit status with "
-        "--once: 1 if a feed could not be read.",
-    )
-    parser.add_argument(
-        "--once", action="store_true", help="read every feed once, then exit (for cron jobs)"
-    )
-
-
 def _add_webhooks(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _command(
         commands,
@@ -471,64 +452,12 @@ def _audit(args: argparse.Namespace, config: Config) -> int:
     return run_audit(config, options)
 
 
-def _log_connector() -> None:
-    """Connectors log a line per poll, reconnect and failure; kafka-python's chatter is muted."""
-    import logging
-
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-
-
-def _rss(args: argparse.Namespace, config: Config) -> int:
-    from connectors.rss.connector import run_rss
-
-    return _polling_connector("rss", run_rss, args, config)
-
-
-def _polling_connector(
-    name: str, run: Callable[..., int], args: argparse.Namespace, config: Config
-) -> int:
-    """Run a connector (``--once`` or until SIGTERM) and say how many events it published."""
-    _log_connector()
-    count = run(config, once=args.once)
-    print(f"{name}: {count:,} events published", file=sys.stderr)
-    return 0
-
-
 def _webhooks(args: argparse.Namespace, config: Config) -> int:
     from connectors.webhooks.server import run_webhooks
 
-    _log_connector()
+    log_connector()
     run_webhooks(config)
     return 0
-
-
-def _add_mastodon(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = _command(
-        commands,
-        "mastodon",
-        "publish Mastodon hashtags, keyword matches, notifications and follower counts",
-        _mastodon,
-        "Follow the timelines of [mastodon] (hashtags, the public timeline filtered by the "
-        "brands' keywords, the brand accounts' statuses and the token's notifications): caught "
-        "up over REST on start and after a dropped stream, then followed over the streaming "
-        "API; publish each status or notification once on platform `mastodon`, plus the "
-        "brand accounts' follower counts. The token comes from MASTODON_ACCESS_TOKEN. "
-        "Checkpoint in STATE_DIR/connectors/mastodon/; metrics at "
-        "http://METRICS_HOST:METRICS_PORT/metrics. Exit status 2 without an instance or "
-        "token; with --once, 1 if a timeline could not be read.",
-    )
-    parser.add_argument(
-        "--once", action="store_true", help="catch up over REST once, then exit (no streaming)"
-    )
-
-
-def _mastodon(args: argparse.Namespace, config: Config) -> int:
-    from connectors.mastodon.connector import run_mastodon
-
-    return _polling_connector("mastodon", run_mastodon, args, config)
 
 
 def _sentiment(args: argparse.Namespace, config: Config) -> int:

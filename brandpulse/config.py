@@ -124,8 +124,6 @@ class WebhooksConfig(Section):
     """Facebook page id or Instagram account id -> brand."""
     shopify_shops: dict[str, BrandName] = {}
     """Shop domain (``acme.myshopify.com``) -> brand."""
-    commerce_topic: str = "brandpulse.commerce"
-    """Orders and site events: not social events, so not on the raw topic."""
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 6072
     """Where the receiver serves ``/metrics``; 0 turns it off."""
@@ -162,6 +160,179 @@ class MastodonConfig(Section):
     retry_max: float = 600.0
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 6073
+
+
+class YouTubeBrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    brand: BrandName
+    channel_id: str = ""
+    """The brand's channel (``UC...``): every comment thread on it and its videos is read, its
+    own comments are the brand's (replies: care answers), its subscribers are counted."""
+    video_ids: list[str] = []
+    """Further videos (reviews, collaborations) whose comment threads are read too."""
+
+
+class YouTubeConfig(Section):
+    """``brandpulse youtube`` (API key: ``YOUTUBE_API_KEY``, env only), within a daily quota."""
+
+    base_url: str = "https://www.googleapis.com/youtube/v3"
+    brands: list[YouTubeBrandConfig] = []
+    poll_interval: float = 60.0
+    """Shortest seconds between reads of a channel's or video's comment threads; longer when
+    the quota left until midnight Pacific would not last at this pace."""
+    subscriber_interval: float = 3600.0
+    """Seconds between subscriber counts of the brand channels (one call for all)."""
+    daily_quota: int = 10000
+    """Quota units the connector may spend per day (Google's day: midnight to midnight Pacific
+    Time); it stops calling when they are spent and resumes after midnight Pacific."""
+    reply_window: float = 86400.0
+    """Threads started this many seconds before the newest one read are read again, so replies
+    (the brand's answers) to them are found; older threads are not looked at again."""
+    timeout: float = 30.0
+    retry_initial: float = 1.0
+    retry_max: float = 600.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 6077
+
+
+class BlueskyBrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    brand: BrandName
+    did: str = ""
+    """The brand account's DID (``did:plc:...``): its posts are the brand's posts and replies;
+    replies to, likes and reposts of its posts and mentions of it count for the brand; its
+    followers are polled. Empty: only the brand's keywords and handle are matched."""
+    handle: str = ""
+    """The account's handle (``acme.bsky.social``): ``@handle`` in a post's text is a mention
+    (as are the brand's ``[[brands]] accounts.bluesky`` handles)."""
+
+
+class BlueskyConfig(Section):
+    """``brandpulse bluesky``: Jetstream and the public AppView (public data, no credentials)."""
+
+    jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    """Jetstream's ``/subscribe`` endpoint (any instance: cursors are times, valid on all)."""
+    appview_url: str = "https://public.api.bsky.app/xrpc"
+    """Where ``app.bsky.actor.getProfile`` is asked for follower counts."""
+    brands: list[BlueskyBrandConfig] = []
+    wanted_dids: list[str] = []
+    """Only these accounts' records (Jetstream ``wantedDids``); empty: the whole network."""
+    follower_interval: float = 900.0
+    """Seconds between follower counts of each brand DID (a new follow brings one forward)."""
+    timeout: float = 30.0
+    """Seconds an HTTP request or the WebSocket handshake may take."""
+    stream_timeout: float = 60.0
+    """A stream silent this long counts as dead and is reconnected from the cursor."""
+    cursor_rewind: float = 5.0
+    """Seconds the cursor is moved back on reconnecting, as Jetstream recommends; the
+    replayed overlap is dropped by event id."""
+    retry_initial: float = 1.0
+    """Upper bound of the first retry delay; it doubles per failure, with full jitter."""
+    retry_max: float = 600.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 6074
+    """Where the connector serves ``/metrics``; 0 turns it off."""
+
+
+class RedditBrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    brand: BrandName
+    subreddits: list[str] = []
+    """Subreddits (without ``r/``) whose new posts and comments are read: the brand accounts'
+    own are ``post``/``reply``, answers to them ``comment``, the rest ``mention``."""
+    keywords_only: bool = False
+    """Keep only those subreddit posts and comments by others that contain the brand's
+    keywords (answers to the brand are always kept); false: everything in them counts."""
+    search: list[str] = []
+    """Search terms (Reddit's search syntax); each new matching post is a ``mention``."""
+    search_in: list[str] = []
+    """Search only these subreddits (``restrict_sr``) for the terms; empty: all of Reddit."""
+    follower_subreddit: str = ""
+    """The brand's own subreddit: its subscriber count is polled as ``follower_count``."""
+
+
+class RedditConfig(Section):
+    """``brandpulse reddit`` (app credentials: ``REDDIT_CLIENT_ID``, ``REDDIT_CLIENT_SECRET``;
+    optionally ``REDDIT_USERNAME``/``REDDIT_PASSWORD`` for the password grant; env only)."""
+
+    token_url: str = "https://www.reddit.com/api/v1/access_token"
+    """Where OAuth2 access tokens are requested (HTTP Basic auth with the app's id and secret)."""
+    api_url: str = "https://oauth.reddit.com"
+    """Where the API is called with the token."""
+    user_agent: str = "python:brandpulse:0.1 (self-hosted brand monitoring)"
+    """Reddit throttles generic user agents; use ``<platform>:<app id>:<version> (by /u/you)``."""
+    brands: list[RedditBrandConfig] = []
+    poll_interval: float = 60.0
+    """Seconds between reads of each listing (new posts, new comments, a search)."""
+    overlap: float = 120.0
+    """Seconds before the newest item read that every read looks at again, so items that show
+    up late in a listing (search indexing, spam-filter approvals) are not missed."""
+    follower_interval: float = 3600.0
+    """Seconds between subscriber counts of each ``follower_subreddit``."""
+    rate_limit_reserve: float = 0.0
+    """Requests left unused: when ``X-Ratelimit-Remaining`` falls to this, wait for the reset."""
+    timeout: float = 30.0
+    """Seconds an HTTP request may take before it counts as failed and is retried."""
+    retry_initial: float = 1.0
+    """Upper bound of the first retry delay; it doubles per failure, with full jitter."""
+    retry_max: float = 600.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 6075
+    """Where the connector serves ``/metrics``; 0 turns it off."""
+
+
+class XBrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    brand: BrandName
+    rule: str = ""
+    """The filtered-stream rule (X's query syntax) for this brand; empty: built from the brand's
+    keywords and ``accounts.x`` handles (``acme OR @acme OR from:acme OR to:acme``)."""
+
+
+class XConfig(Section):
+    """``brandpulse x``: the v2 filtered stream (bearer token: ``X_BEARER_TOKEN``, env only).
+
+    The backoff keys follow X's reconnection guide: linear for network errors, exponential for
+    HTTP errors and, from a longer start, for 429s (which also wait for ``x-rate-limit-reset``).
+    """
+
+    base_url: str = "https://api.x.com"
+    brands: list[XBrandConfig] = []
+    """Brands to follow, each with an optional own rule; empty: every configured brand that has
+    keywords or X handles, with the built rule. The rule's tag is the brand's name."""
+    max_rule_length: int = 512
+    """X's limit on a rule's length for the project's access level (512 Basic, 1024 Pro)."""
+    backfill_minutes: int = 0
+    """Ask the stream to replay this many missed minutes on reconnect (Pro/Enterprise only;
+    0: none). The recent-search catch-up covers gaps on every access level anyway."""
+    search_max_results: int = 100
+    """Posts per page of the recent-search catch-up (X allows 10 to 100)."""
+    search_max_pages: int = 10
+    """Pages per rule and poll; a longer backlog continues in the next poll."""
+    catchup_overlap: float = 30.0
+    """Seconds before the newest published post that a catch-up searches again, for posts the
+    stream delivered out of order; what was already published is dropped by id."""
+    first_lookback: float = 3600.0
+    """Seconds of past posts the first catch-up of a rule (no cursor yet) publishes; 0: only
+    the newest page. Recent search reaches back 7 days at most."""
+    follower_interval: float = 900.0
+    """Seconds between follower counts of each brand handle."""
+    timeout: float = 30.0
+    """Seconds a REST request (and the stream's connection) may take."""
+    stall_timeout: float = 90.0
+    """A stream silent this long (X sends a keep-alive every 20 s) is reconnected."""
+    network_backoff_step: float = 0.25
+    """Network errors: the wait grows by this many seconds per failure ..."""
+    network_backoff_max: float = 16.0
+    """... up to this."""
+    http_backoff_initial: float = 5.0
+    """HTTP errors: the first wait in seconds, doubling per failure ..."""
+    http_backoff_max: float = 320.0
+    """... up to this."""
+    rate_limit_backoff_initial: float = 60.0
+    """429 Too Many Requests: the first wait, doubling per failure (and at least until
+    ``x-rate-limit-reset``) ..."""
+    rate_limit_backoff_max: float = 960.0
+    """... up to this."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 6076
+    """Where the connector serves ``/metrics``; 0 turns it off."""
 
 
 class BrandConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -209,6 +380,10 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     alerting: AlertingConfig = msgspec.field(default_factory=AlertingConfig)
     rss: RssConfig = msgspec.field(default_factory=RssConfig)
     mastodon: MastodonConfig = msgspec.field(default_factory=MastodonConfig)
+    youtube: YouTubeConfig = msgspec.field(default_factory=YouTubeConfig)
+    bluesky: BlueskyConfig = msgspec.field(default_factory=BlueskyConfig)
+    reddit: RedditConfig = msgspec.field(default_factory=RedditConfig)
+    x: XConfig = msgspec.field(default_factory=XConfig)
     webhooks: WebhooksConfig = msgspec.field(default_factory=WebhooksConfig)
     brands: list[BrandConfig] = msgspec.field(default_factory=_demo_brands)
 
@@ -234,6 +409,10 @@ _SECTIONS: Final = {
     "alerting": AlertingConfig.__struct_fields__,
     "rss": RssConfig.__struct_fields__,
     "mastodon": MastodonConfig.__struct_fields__,
+    "youtube": YouTubeConfig.__struct_fields__,
+    "bluesky": BlueskyConfig.__struct_fields__,
+    "reddit": RedditConfig.__struct_fields__,
+    "x": XConfig.__struct_fields__,
     "webhooks": WebhooksConfig.__struct_fields__,
     "spikes": tuple(f.name for f in dataclasses.fields(DetectorSettings)),
 }

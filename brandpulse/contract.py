@@ -26,10 +26,18 @@ MAX_EVENT_BYTES: Final = 1024 * 1024
 KINDS_WITH_PARENT: Final = frozenset({"comment", "reply", "reaction", "share"})
 """Kinds that answer or react to another item, so they must name it in ``parent_id``."""
 
-Platform = Literal["x", "facebook", "instagram", "mastodon", "bluesky", "reddit", "youtube", "blog"]
-Kind = Literal["post", "mention", "comment", "reply", "reaction", "share", "follower_count"]
+Platform = Literal[
+    "x", "facebook", "instagram", "mastodon", "bluesky", "reddit", "youtube", "blog", "web", "shop"
+]
+Kind = Literal[
+    "post", "mention", "comment", "reply", "reaction", "share", "follower_count", "visit", "order"
+]
 PLATFORMS: Final[tuple[str, ...]] = get_args(Platform)
 KINDS: Final[tuple[str, ...]] = get_args(Kind)
+COMMERCE_KIND: Final = {"web": "visit", "shop": "order"}
+"""The brand's own site and shop are platforms too, each with its one kind of event: visits
+and orders count next to social activity, on the same windows and boards."""
+COMMERCE_KINDS: Final = frozenset(COMMERCE_KIND.values())
 BRAND_PATTERN: Final = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 LANGUAGE_PATTERN: Final = r"^[a-z]{2}$"
 BrandName = Annotated[str, msgspec.Meta(pattern=BRAND_PATTERN)]
@@ -148,11 +156,19 @@ def rule_error(event: Event) -> str | None:
         return f"Expected `str` matching regex {BRAND_PATTERN!r} - at `$.brand`"
     if event.lang is not None and not _matches_language(event.lang):
         return f"Expected `str` matching regex {LANGUAGE_PATTERN!r} - at `$.lang`"
+    commerce = COMMERCE_KIND.get(event.platform)
+    if (commerce is not None or event.kind in COMMERCE_KINDS) and commerce != event.kind:
+        return _commerce_error(event.platform, event.kind)
     if event.kind in KINDS_WITH_PARENT and event.parent_id is None:
         return f"a `{event.kind}` event must name what it answers - at `$.parent_id`"
     if event.kind == "follower_count" and "followers" not in event.metrics:
         return "a `follower_count` event must carry `followers` - at `$.metrics`"
     return None
+
+
+def _commerce_error(platform: str, kind: str) -> str:
+    pairs = ", ".join(f"`{k}` on `{p}`" for p, k in COMMERCE_KIND.items())
+    return f"kind `{kind}` on platform `{platform}`: site and shop events are {pairs} - at `$.kind`"
 
 
 def decode_many(payload: bytes) -> list[Event] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
 
@@ -100,12 +100,16 @@ def _counter(
     return family
 
 
-def serve_metrics(stats: ConnectorStats, host: str, port: int) -> WSGIServer | None:
-    """Serve ``/metrics`` from a background thread (port 0: none); returns the server."""
+def serve_metrics(
+    stats: ConnectorStats, host: str, port: int, extra: Iterable[Collector] = ()
+) -> WSGIServer | None:
+    """Serve ``/metrics`` from a background thread (port 0: none); returns the server. ``extra``
+    collectors (a connector's own gauges) are served next to the usual connector metrics."""
     if port == 0:
         return None
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ConnectorCollector(stats))
+    for collector in (ConnectorCollector(stats), *extra):
+        registry.register(collector)
     try:
         server, _ = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:

@@ -35,6 +35,8 @@ GROWTH: Final = {
     "followers": "follower_growth",
     "mentions": "mention_growth",
     "interactions": "interaction_growth",
+    "orders": "order_growth",
+    "visits": "visit_growth",
 }
 
 

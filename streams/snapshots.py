@@ -19,8 +19,9 @@ from brandpulse.analytics.engine import BrandSnapshot
 from brandpulse.durable import replace_atomically
 from brandpulse.ingest import Ingestor, IngestStats
 
-SNAPSHOT_FORMAT: Final = 1
-"""Bumped whenever the state's layout changes meaning: a worker ignores other formats."""
+SNAPSHOT_FORMAT: Final = 2
+"""Bumped whenever the state's layout changes meaning: a worker ignores other formats.
+2: minute buckets gained orders and visits."""
 
 
 class PartitionSnapshot(msgspec.Struct):

@@ -175,6 +175,9 @@ class BrandAnalytics:
         if kind == "post":
             bucket[signals.POSTS] += 1  # whoever wrote it
             return
+        if kind in signals.COMMERCE_INDEX:
+            bucket[signals.COMMERCE_INDEX[kind]] += 1  # whoever made it
+            return
         author, handles = event.author, lane.handles
         if author is not None and (
             author.is_brand
@@ -437,4 +440,8 @@ def _window_record(
         follower_growth=_growth(followers, followers_before),
         mention_growth=_growth(now[signals.MENTIONS], before[signals.MENTIONS]),
         interaction_growth=_growth(now[signals.INTERACTIONS], before[signals.INTERACTIONS]),
+        orders=now[signals.ORDERS],
+        visits=now[signals.VISITS],
+        order_growth=_growth(now[signals.ORDERS], before[signals.ORDERS]),
+        visit_growth=_growth(now[signals.VISITS], before[signals.VISITS]),
     )

@@ -44,6 +44,12 @@ class WindowRecord(msgspec.Struct, kw_only=True):
     mention_growth: float | None
     """Ratio against the previous window of the same length."""
     interaction_growth: float | None
+    orders: int = 0
+    """Orders in the brand's shop (platform ``shop``, and in ``all``)."""
+    visits: int = 0
+    """Visits of the brand's site (platform ``web``, and in ``all``)."""
+    order_growth: float | None = None
+    visit_growth: float | None = None
 
     @property
     def key(self) -> str:

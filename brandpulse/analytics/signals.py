@@ -1,6 +1,7 @@
 """What an event counts towards, in one minute bucket of one (brand, platform) series.
 
-A post counts in ``POSTS`` whoever wrote it; a mention (in ``MENTIONS``) or an interaction (in
+A post counts in ``POSTS`` whoever wrote it, and so do an order (``ORDERS``) and a visit of the
+brand's site (``VISITS``); a mention (in ``MENTIONS``) or an interaction (in
 ``INTERACTIONS``) counts only when it comes from the public, and so does the sentiment of the
 public's texts. The counting itself is ``BrandAnalytics._apply``, the hottest code there is.
 Counts are integers, sentiment included (scores are summed in units of 1/10,000), so totals do
@@ -20,7 +21,9 @@ NEUTRAL: Final = 5
 NEGATIVE: Final = 6
 SCORE_UNITS: Final = 7
 """Sum of sentiment scores of the public's texts, in units of ``1 / SCORE_SCALE``."""
-SIZE: Final = 8
+ORDERS: Final = 8
+VISITS: Final = 9
+SIZE: Final = 10
 SCORE_SCALE: Final = 10_000
 
 COUNTED_SIGNALS: Final = {
@@ -28,11 +31,15 @@ COUNTED_SIGNALS: Final = {
     "posts": POSTS,
     "interactions": INTERACTIONS,
     "negative_mentions": NEGATIVE_MENTIONS,
+    "orders": ORDERS,
+    "visits": VISITS,
 }
 """The counts exposed per window, by the name they carry in records and metric labels."""
 INTERACTION_KINDS: Final = frozenset({"comment", "reply", "reaction", "share"})
 VOICE_KINDS: Final = frozenset({"mention", "comment", "reply"})
 """The public's texts whose sentiment describes how people feel about the brand."""
+COMMERCE_INDEX: Final = {"order": ORDERS, "visit": VISITS}
+"""Orders and visits count whoever made them, like posts."""
 LABEL_INDEX: Final = {"positive": POSITIVE, "neutral": NEUTRAL, "negative": NEGATIVE}
 
 Buckets = list[int]

@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Final
 
-from connectors.runtime import HTTP_FAILURES, SourceError, http_failure, rate_limit_wait, redact_url
+from connectors.runtime import HTTP_FAILURES, http_failure, rate_limit_wait, read_body, redact_url
 
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 USER_AGENT: Final = "brandpulse-mastodon/0.1"
@@ -33,14 +33,7 @@ class Api:
     def get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> tuple[bytes, float | None]:
         """The body of a GET and the seconds the rate limit asks to pause (if it does)."""
         with self._open(self.base, path, params, self.timeout) as response:
-            try:
-                body = response.read(MAX_BODY_BYTES + 1)
-            except (TimeoutError, http.client.HTTPException, OSError) as exc:
-                raise SourceError(
-                    "connection", f"{path}: reading the answer failed: {exc!r}"
-                ) from None
-            if len(body) > MAX_BODY_BYTES:
-                raise SourceError("too_large", f"{path}: answer larger than {MAX_BODY_BYTES} bytes")
+            body = read_body(response, path, MAX_BODY_BYTES)
             return body, rate_limit_wait(response.headers, time.time())
 
     def stream(

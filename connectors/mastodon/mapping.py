@@ -14,6 +14,7 @@ import msgspec
 
 from brandpulse.contract import Author, Event, Kind
 from connectors.rss.mapping import BrandMatcher
+from connectors.runtime.followers import follower_snapshot
 from connectors.runtime.text import language_code, plain_text
 
 MAX_TEXT_CHARS: Final = 100_000
@@ -136,17 +137,15 @@ def _text(status: Status) -> str:
 
 
 def follower_event(account: Account, brand: str, fetched: datetime) -> Event:
-    """A snapshot of the brand account's followers; one id per second of fetching, so a
-    re-fetch after a crash is a new snapshot, never a duplicate of a published one."""
-    return Event(
-        v=1,
-        id=f"followers:{account.id}:{int(fetched.timestamp())}",
-        platform="mastodon",
-        brand=brand,
-        kind="follower_count",
-        time=fetched,
-        author=_author(account, is_brand=True),
-        metrics={"followers": max(0, account.followers_count)},
+    """A snapshot of the brand account's followers (``follower_snapshot``)."""
+    author = _author(account, is_brand=True)
+    return follower_snapshot(
+        "mastodon",
+        brand,
+        fetched,
+        account=account.id,
+        author=author,
+        followers=account.followers_count,
     )
 
 

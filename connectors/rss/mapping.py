@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,9 +11,8 @@ from typing import Final
 from brandpulse.config import BrandConfig
 from brandpulse.contract import Author, Event
 from connectors.rss.feed import Feed, Item
-from connectors.runtime.text import language_code
+from connectors.runtime.text import MAX_ID_CHARS, bounded_id, language_code
 
-MAX_ID_CHARS: Final = 256
 MAX_TEXT_CHARS: Final = 100_000
 
 
@@ -58,7 +56,7 @@ def item_events(
     return [
         Event(
             v=1,
-            id=_identifier(item.id or item.link or f"{feed_url}\n{item.title}"),
+            id=bounded_id(item.id or item.link or f"{feed_url}\n{item.title}"),
             platform="blog",
             brand=brand,
             kind="mention",
@@ -70,9 +68,3 @@ def item_events(
         )
         for brand in mentioned
     ]
-
-
-def _identifier(raw: str) -> str:
-    if len(raw) <= MAX_ID_CHARS:
-        return raw
-    return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()

@@ -38,7 +38,7 @@ publish or persist. Use ``Backoff`` and ``rate_limit_wait`` to schedule retries 
 
 from connectors.runtime.checkpoint import Checkpoint, CheckpointStore, Cursors, SeenIds
 from connectors.runtime.credentials import MissingCredential, redact_url, require_env
-from connectors.runtime.failures import HTTP_FAILURES, SourceError, http_failure
+from connectors.runtime.failures import HTTP_FAILURES, SourceError, http_failure, read_body
 from connectors.runtime.ledger import event_key
 from connectors.runtime.loop import Poll, Runner, Source, run_connector, state_dir
 from connectors.runtime.retry import Backoff, rate_limit_wait, retry_after
@@ -58,6 +58,7 @@ __all__ = [
     "event_key",
     "http_failure",
     "rate_limit_wait",
+    "read_body",
     "redact_url",
     "require_env",
     "retry_after",

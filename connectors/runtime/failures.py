@@ -37,3 +37,15 @@ def http_failure(exc: BaseException, where: str, timeout: float) -> SourceError:
     if isinstance(exc, TimeoutError):
         return SourceError("timeout", f"{where}: no answer within {timeout} s")
     return SourceError("connection", f"{where}: connection failed: {exc!r}")
+
+
+def read_body(response: http.client.HTTPResponse, where: str, limit: int) -> bytes:
+    """The body of ``response``, at most ``limit`` bytes: a read that fails is a ``connection``
+    error, a larger body ``too_large``."""
+    try:
+        body = response.read(limit + 1)
+    except HTTP_FAILURES as exc:
+        raise SourceError("connection", f"{where}: reading the answer failed: {exc!r}") from None
+    if len(body) > limit:
+        raise SourceError("too_large", f"{where}: answer larger than {limit} bytes")
+    return body

@@ -58,20 +58,28 @@ def retry_after(value: str, now: float) -> float | None:
 def rate_limit_wait(headers: Headers, now: float) -> float | None:
     """Seconds the server asks us to wait before the next request, if it asks.
 
-    ``Retry-After`` wins; otherwise an exhausted quota (``X-RateLimit-Remaining: 0`` or the
-    IETF draft's ``RateLimit-Remaining: 0``) waits for its ``...-Reset``, which platforms give
-    as a Unix time, as seconds from now, or (Mastodon) as an ISO 8601 time.
+    ``Retry-After`` wins; otherwise an exhausted quota (``X-RateLimit-Remaining: 0``, or
+    Reddit's ``0.0``, or the IETF draft's ``RateLimit-Remaining: 0``) waits for its
+    ``...-Reset``, which platforms give as a Unix time, as seconds from now, or (Mastodon) as an
+    ISO 8601 time.
     """
     after = headers.get("Retry-After")
     if after is not None and (wait := retry_after(after, now)) is not None:
         return wait
     for prefix in ("X-RateLimit-", "RateLimit-"):
         remaining, reset = headers.get(prefix + "Remaining"), headers.get(prefix + "Reset")
-        if remaining is None or reset is None or remaining.strip() != "0":
+        if remaining is None or reset is None or not _spent(remaining):
             continue
         if (wait := _reset_wait(reset, now)) is not None:
             return wait
     return None
+
+
+def _spent(remaining: str) -> bool:
+    try:
+        return float(remaining) <= 0
+    except ValueError:
+        return False
 
 
 def _reset_wait(reset: str, now: float) -> float | None:

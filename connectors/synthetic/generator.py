@@ -3,7 +3,8 @@
 Pure Python with no Kafka: the same plan always gives the same events, which is what the tests
 and benchmarks rely on. Traffic arrives at ``rate`` events per second of event time across the
 configured brands and platforms, with brand posts, the public's mentions, comments, replies,
-reactions and shares, the care team's answers after a realistic delay, and follower snapshots.
+reactions and shares, the care team's answers after a realistic delay, follower snapshots, and
+visits of the brands' sites and orders in their shops.
 A scenario adds trouble on top: a burst of negative mentions, or a care team that answers late.
 """
 
@@ -50,6 +51,10 @@ FOLLOWER_INTERVAL_SECONDS: Final = 60.0
 BURST_SHARE: Final = 0.5
 """During a negative burst, extra negative mentions arrive at this share of the base rate."""
 GERMAN_SHARE: Final = 0.4
+VISIT_SHARE: Final = 0.2
+"""Site visits and orders arrive at this share of the social rate, across the brands."""
+ORDER_SHARE: Final = 0.05
+"""Of those, this share are orders (a shop's conversion rate), the rest visits."""
 RECENT_POSTS: Final = 20
 USERS: Final = 5000
 
@@ -112,6 +117,9 @@ class SyntheticStream:
         self._schedule: list[_Due] = []
         self._sequence = 0
         self._arrivals = 0
+        self._shop_arrivals = 0
+        self._shop_rng = random.Random(plan.seed + 1)
+        """Its own draws, so adding shops left the social stream as it was."""
         self._bursts = 0
         self._posts: dict[tuple[str, str], list[str]] = {}
         self._followers: dict[tuple[str, str], int] = {}
@@ -119,6 +127,7 @@ class SyntheticStream:
 
     def __iter__(self) -> Iterator[Event]:
         self._push(0.0, "arrival")
+        self._push(0.0, "shop")
         if self.plan.scenario == "negative-burst":
             self._push(self.plan.scenario_start, "burst")
         for index, brand in enumerate(self.plan.brands):
@@ -148,6 +157,10 @@ class SyntheticStream:
             self._arrivals += 1
             self._push(self._arrivals / self.plan.rate, "arrival")
             yield from self._activity(due.offset)
+        elif due.what == "shop":
+            self._shop_arrivals += 1
+            self._push(self._shop_arrivals / (self.plan.rate * VISIT_SHARE), "shop")
+            yield self._visit_or_order(due.offset)
         elif due.what == "burst":
             yield from self._burst(due.offset)
         elif due.what == "followers":
@@ -261,6 +274,12 @@ class SyntheticStream:
             thread_id=item.thread_id or item.id,
         )
         self._push(answer_at, "event", event=reply)
+
+    def _visit_or_order(self, offset: float) -> Event:
+        brand = self._shop_rng.choice(self.plan.brands).name
+        if self._shop_rng.random() < ORDER_SHARE:
+            return self._event(offset, brand, "shop", "order")
+        return self._event(offset, brand, "web", "visit")
 
     def _follower_snapshot(self, offset: float, brand: str, platform: str) -> Event:
         followers = self._followers_of(brand, platform)

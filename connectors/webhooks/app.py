@@ -8,10 +8,10 @@ Statuses say what a platform should do next: 200 (or 202 for an account no brand
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Final, Protocol, TypeVar
+from typing import Final, Protocol
 
 from brandpulse.config import WebhooksConfig
 from brandpulse.contract import Event
@@ -21,7 +21,6 @@ from connectors.runtime.retry import Headers
 from connectors.webhooks.commerce import (
     SHOPIFY_ORDER_TOPIC,
     CommercePayloadError,
-    CommerceRecord,
     generic_events,
     shopify_order,
 )
@@ -41,7 +40,6 @@ META_PATH: Final = "/meta"
 SHOPIFY_PATH: Final = "/shopify"
 GENERIC_PATH: Final = "/hooks/generic"
 log = logging.getLogger("brandpulse.webhooks")
-T = TypeVar("T")
 
 
 class DeliveryFailed(BrandpulseError):
@@ -53,8 +51,6 @@ class Sink(Protocol):
     ``DeliveryFailed``), and returns how many items were new (retries are dropped)."""
 
     def publish_events(self, events: list[Event]) -> int: ...
-
-    def publish_commerce(self, records: list[CommerceRecord]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -156,7 +152,7 @@ class Webhooks:
         self._unknown(mapped.unknown_accounts, "Meta account")
         if not mapped.events and mapped.unknown_accounts:
             return Response(HTTPStatus.ACCEPTED)
-        return self._deliver(self._sink.publish_events, mapped.events)
+        return self._deliver(mapped.events)
 
     def _shopify(self, headers: Headers, body: bytes) -> Response:
         signature = headers.get("X-Shopify-Hmac-Sha256")
@@ -170,10 +166,10 @@ class Webhooks:
             self._unknown([shop], "Shopify shop")
             return Response(HTTPStatus.ACCEPTED)
         try:
-            record = shopify_order(body, brand)
+            order = shopify_order(body, brand)
         except CommercePayloadError as exc:
             return self._refuse("bad_payload", HTTPStatus.BAD_REQUEST, str(exc))
-        return self._deliver(self._sink.publish_commerce, [record])
+        return self._deliver([order])
 
     def _generic(self, headers: Headers, body: bytes) -> Response:
         signature = headers.get(GENERIC_SIGNATURE_HEADER)
@@ -183,17 +179,17 @@ class Webhooks:
             records = generic_events(body)
         except CommercePayloadError as exc:
             return self._refuse("bad_payload", HTTPStatus.BAD_REQUEST, str(exc))
-        known = [r for r in records if r.brand in self._brands]
+        known = [r.event() for r in records if r.brand in self._brands]
         self._unknown(sorted({r.brand for r in records} - self._brands), "brand")
         if not known and records:
             return Response(HTTPStatus.ACCEPTED)
-        return self._deliver(self._sink.publish_commerce, known)
+        return self._deliver(known)
 
-    def _deliver(self, publish: Callable[[list[T]], int], items: list[T]) -> Response:
+    def _deliver(self, items: list[Event]) -> Response:
         if not items:
             return Response(HTTPStatus.OK)
         try:
-            fresh = publish(items)
+            fresh = self._sink.publish_events(items)
         except DeliveryFailed as exc:
             return self._refuse("kafka", HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
         log.info("published %d of %d items (the rest were retries)", fresh, len(items))

@@ -1,60 +1,43 @@
-"""Orders and site events: records for the commerce topic, not contract events.
+"""Orders and site visits, as events of the contract on the brand's ``shop`` and ``web``.
 
-The event contract describes social items (posts, comments, ...); an order or a visit is none
-of them, so these go to ``[webhooks] commerce_topic`` as their own small record, keyed by brand:
-
-``{"v": 1, "brand": "acme", "source": "shopify", "kind": "order", "id": "820982911946154508",
-"time": "2008-01-10T11:00:00-05:00", "value": 598.94, "currency": "USD"}``
+They travel the raw topic with the social events, so the worker counts them in the same
+event-time windows (orders and visits per window, and their growth against the window before),
+replay and audit see them, and they reach Kafka exactly once like any connector's events.
+The event id is ``<source>:<id>`` (``shopify:820982911946154508``), so two systems that
+number their orders alike do not collide.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 import msgspec
 
-from brandpulse.contract import BrandName, Identifier
+from brandpulse.contract import BrandName, Event, Identifier, Platform
 
-COMMERCE_VERSION: Final = 1
 SHOPIFY_ORDER_TOPIC: Final = "orders/create"
+PLATFORM_OF: Final[dict[str, Platform]] = {"order": "shop", "visit": "web"}
 Word = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-"""A source or kind: a small word, fit for a metric label."""
+"""A source: a small word, fit for a metric label."""
 
 
 class CommercePayloadError(ValueError):
     """A signed body that is not what its path expects."""
 
 
-class CommerceRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """One record of the commerce topic (version 1)."""
-
-    v: int = COMMERCE_VERSION
-    brand: BrandName
-    source: Word
-    kind: Word
-    id: Identifier
-    time: Annotated[datetime, msgspec.Meta(tz=True)]
-    value: float | None = None
-    currency: str | None = None
-
-    @property
-    def key(self) -> str:
-        """Identifies a delivery across retries (platforms resend the same id)."""
-        return f"{self.source}:{self.brand}:{self.kind}:{self.id}"
-
-
 class GenericEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What ``/hooks/generic`` accepts: one object or a list of them. ``source`` defaults to
-    ``generic``; ``brand`` must be a configured brand."""
+    """What ``/hooks/generic`` accepts: one object or a list of them. ``source`` names the
+    sending system (default ``generic``); ``brand`` must be a configured brand."""
 
     brand: BrandName
-    kind: Word
+    kind: Literal["visit", "order"]
     id: Identifier
     time: Annotated[datetime, msgspec.Meta(tz=True)]
-    value: float | None = None
-    currency: str | None = None
     source: Word = "generic"
+
+    def event(self) -> Event:
+        return commerce_event(self.brand, self.kind, f"{self.source}:{self.id}", self.time)
 
 
 class ShopifyOrder(msgspec.Struct, frozen=True):
@@ -62,37 +45,24 @@ class ShopifyOrder(msgspec.Struct, frozen=True):
 
     id: int
     created_at: Annotated[datetime, msgspec.Meta(tz=True)]
-    total_price: str
-    currency: str
 
 
-def shopify_order(body: bytes, brand: str) -> CommerceRecord:
-    """An ``orders/create`` delivery as an ``order`` record; ``total_price`` (a decimal string)
-    becomes ``value``."""
+def commerce_event(brand: str, kind: Literal["visit", "order"], id: str, time: datetime) -> Event:
+    return Event(v=1, id=id, platform=PLATFORM_OF[kind], brand=brand, kind=kind, time=time)
+
+
+def shopify_order(body: bytes, brand: str) -> Event:
+    """An ``orders/create`` delivery as an ``order`` of the brand's shop."""
     try:
         order = msgspec.json.decode(body, type=ShopifyOrder)
-        value = float(order.total_price)
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise CommercePayloadError(str(exc)) from None
-    return CommerceRecord(
-        brand=brand,
-        source="shopify",
-        kind="order",
-        id=str(order.id),
-        time=order.created_at,
-        value=value,
-        currency=order.currency,
-    )
+    return commerce_event(brand, "order", f"shopify:{order.id}", order.created_at)
 
 
-def generic_events(body: bytes) -> list[CommerceRecord]:
+def generic_events(body: bytes) -> list[GenericEvent]:
     try:
         decoded = msgspec.json.decode(body, type=GenericEvent | list[GenericEvent])
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise CommercePayloadError(str(exc)) from None
-    events = decoded if isinstance(decoded, list) else [decoded]
-    return [CommerceRecord(**msgspec.structs.asdict(event)) for event in events]
-
-
-def encode_record(record: CommerceRecord) -> bytes:
-    return msgspec.json.encode(record)
+    return decoded if isinstance(decoded, list) else [decoded]

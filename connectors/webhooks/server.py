@@ -1,11 +1,9 @@
 """``brandpulse webhooks``: the HTTP server, and the Kafka side that makes a 200 mean "stored".
 
-Social events go through the connector runtime's ``Runner`` (the same three-step commit as the
-polling connectors): each delivery is one commit, so its events are deduplicated against the
-persisted seen-ids by ``platform:brand:id`` and Meta's retries of a delivery publish nothing new,
-across restarts too. Commerce records have no contract key, so they keep their own persisted
-seen set (``commerce/checkpoint.json``), saved after the flush: a crash between the two can
-repeat a record once, which its ``id`` lets a reader drop.
+Every delivery, social events and orders and visits alike, goes through the connector
+runtime's ``Runner`` (the same three-step commit as the polling connectors): each delivery is one
+commit, so its events are deduplicated against the persisted seen-ids by ``platform:brand:id``
+and a platform's retries of a delivery publish nothing new, across restarts too.
 """
 
 from __future__ import annotations
@@ -14,24 +12,21 @@ import logging
 import os
 import re
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
-from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError
 
 from brandpulse.config import Config
 from brandpulse.contract import Event
 from brandpulse.errors import BrandpulseError, UsageError
-from brandpulse.kafka_io import admin_client, make_producer
 from brandpulse.stopping import stop_on_signals
 from connectors.metrics import ConnectorStats, serve_metrics
 from connectors.publisher import Publisher
-from connectors.runtime import Checkpoint, CheckpointStore, Poll, Runner, SeenIds, state_dir
+from connectors.runtime import CheckpointStore, Poll, Runner, state_dir
 from connectors.runtime.ledger import TopicLedger
 from connectors.webhooks.app import (
     GENERIC_SECRET,
@@ -43,7 +38,6 @@ from connectors.webhooks.app import (
     Secrets,
     Webhooks,
 )
-from connectors.webhooks.commerce import CommerceRecord, encode_record
 
 NAME: Final = "webhooks"
 FLUSH_TIMEOUT_SECONDS: Final = 10.0
@@ -57,13 +51,8 @@ log = logging.getLogger("brandpulse.webhooks")
 class KafkaSink:
     """Publishes accepted deliveries one at a time (a lock), each acknowledged before return."""
 
-    def __init__(self, config: Config, runner: Runner, producer: Any) -> None:
+    def __init__(self, runner: Runner) -> None:
         self._runner = runner
-        self._producer = producer
-        self._stats = runner.stats
-        self._topic = config.webhooks.commerce_topic
-        self._commerce_store = CheckpointStore(state_dir(config, NAME) / "commerce")
-        self._commerce_seen = SeenIds(self._commerce_store.load().seen)
         self._lock = threading.Lock()
 
     def publish_events(self, events: list[Event]) -> int:
@@ -75,57 +64,17 @@ class KafkaSink:
             except (BrandpulseError, KafkaError) as exc:
                 raise DeliveryFailed(f"Kafka write failed: {exc!r}") from exc
 
-    def publish_commerce(self, records: list[CommerceRecord]) -> int:
-        with self._lock:
-            fresh = {r.key: r for r in records if r.key not in self._commerce_seen}
-            try:
-                futures = [
-                    self._producer.send(self._topic, key=r.brand.encode(), value=encode_record(r))
-                    for r in fresh.values()
-                ]
-                self._producer.flush(timeout=FLUSH_TIMEOUT_SECONDS)
-                for future in futures:
-                    future.get(timeout=0)
-            except KafkaError as exc:
-                self._stats.errors["kafka_write"] += 1
-                raise DeliveryFailed(f"Kafka write failed: {exc!r}") from exc
-            self._commerce_seen.add(fresh)
-            self._commerce_store.save(Checkpoint(seen=self._commerce_seen.to_list()))
-            for record in fresh.values():
-                self._stats.published[record.source] += 1
-                self._stats.last_publish = time.time()
-            return len(fresh)
-
 
 @contextmanager
 def kafka_sink(config: Config, stats: ConnectorStats) -> Iterator[KafkaSink]:
     client_id = f"brandpulse-{NAME}"
-    _ensure_topic(config)
     with (
         Publisher(config, client_id=client_id, stats=stats) as publisher,
         TopicLedger(config.bootstrap, config.kafka.raw_topic, client_id) as ledger,
     ):
         runner = Runner(config, publisher, ledger, CheckpointStore(state_dir(config, NAME)))
         runner.reconcile()
-        producer = make_producer(config.bootstrap, f"{client_id}-commerce")
-        try:
-            yield KafkaSink(config, runner, producer)
-        finally:
-            producer.close()
-
-
-def _ensure_topic(config: Config) -> None:
-    kafka = config.kafka
-    topic = NewTopic(config.webhooks.commerce_topic, kafka.partitions, kafka.replication_factor)
-    with admin_client(config.bootstrap) as admin:
-        if topic.name in set(admin.list_topics()):
-            return
-        try:
-            admin.create_topics([topic])
-        except TopicAlreadyExistsError:
-            pass
-        except KafkaError as exc:
-            raise BrandpulseError(f"cannot create topic {topic.name}: {exc}") from exc
+        yield KafkaSink(runner)
 
 
 class WebhookServer(ThreadingHTTPServer):

@@ -68,6 +68,10 @@ def by_series(metric: str, extra: str = "") -> str:
     return f"max by (brand, platform) ({metric}{{{SERIES}{extra}}})"
 
 
+def growth(signal: str, window: str) -> str:
+    return by_series("brandpulse_growth_ratio", f', signal="{signal}", window="{window}"')
+
+
 LEGEND: Final = "{{brand}} / {{platform}}"
 RATIO_THRESHOLDS: Final = ((None, GREEN), (0.25, AMBER), (0.4, RED))
 """Negative share: a quarter of the texts negative is worth a look, 40 % is trouble."""
@@ -118,14 +122,7 @@ BRAND_OVERVIEW: Final = BoardSpec(
                     "Follower growth (24 h)",
                     "Followers now against 24 h earlier, from follower-count snapshots.",
                     "percentunit",
-                    [
-                        Query(
-                            by_series(
-                                "brandpulse_growth_ratio", ', signal="followers", window="24h"'
-                            ),
-                            LEGEND,
-                        )
-                    ],
+                    [Query(growth("followers", "24h"), LEGEND)],
                     thresholds=((None, RED), (0, GREEN)),
                     span=8,
                 ),
@@ -133,15 +130,43 @@ BRAND_OVERVIEW: Final = BoardSpec(
                     "Mention growth (1 h)",
                     "Mentions in the last hour against the hour before.",
                     "percentunit",
-                    [
-                        Query(
-                            by_series(
-                                "brandpulse_growth_ratio", ', signal="mentions", window="1h"'
-                            ),
-                            LEGEND,
-                        )
-                    ],
+                    [Query(growth("mentions", "1h"), LEGEND)],
                     span=8,
+                ),
+            ],
+        ),
+        (
+            "Site and shop",
+            [
+                PanelSpec(
+                    "Site visits (1 h window)",
+                    "Visits of the brand's site in the sliding hour (platform web, from the "
+                    "generic webhook), next to the social volume above.",
+                    "short",
+                    [Query(window_events("visits", "1h"), LEGEND)],
+                    span=6,
+                ),
+                PanelSpec(
+                    "Orders (1 h window)",
+                    "Orders in the brand's shop in the sliding hour (platform shop, from the "
+                    "Shopify or generic webhook).",
+                    "short",
+                    [Query(window_events("orders", "1h"), LEGEND)],
+                    span=6,
+                ),
+                PanelSpec(
+                    "Visit growth (1 h)",
+                    "Site visits in the last hour against the hour before.",
+                    "percentunit",
+                    [Query(growth("visits", "1h"), LEGEND)],
+                    span=6,
+                ),
+                PanelSpec(
+                    "Order growth (1 h)",
+                    "Orders in the last hour against the hour before.",
+                    "percentunit",
+                    [Query(growth("orders", "1h"), LEGEND)],
+                    span=6,
                 ),
             ],
         ),

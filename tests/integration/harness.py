@@ -15,7 +15,8 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,9 +26,14 @@ from typing import Any, TypeVar
 from prometheus_client.parser import text_string_to_metric_families
 
 from brandpulse.config import Config, load_config
+from brandpulse.contract import Event, decode_event
+from brandpulse.framing import iter_lines
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
+H = TypeVar("H", bound=Hashable)
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+"""A scraped /metrics page: value by sample name and sorted labels."""
 
 
 def free_port() -> int:
@@ -114,7 +120,7 @@ def eventually(
     return value
 
 
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(url: str) -> Samples:
     """Samples of a /metrics page keyed by name and sorted labels."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -128,9 +134,7 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def total(
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
-) -> float:
+def total(samples: Samples, name: str, **labels: str) -> float:
     return sum(
         value
         for (sample, pairs), value in samples.items()
@@ -201,6 +205,126 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0)
     return records
 
 
+def topic_events(config: Config) -> list[Event]:
+    """Every event on the raw topic (read until a second passes without a record)."""
+    records = read_topic(config.bootstrap, config.kafka.raw_topic, 1, 10)
+    return [decode_event(line) for r in records for _, line in iter_lines(r.value)]
+
+
+def assert_exactly_once(counts: Counter[H], expected: set[H], log: Path) -> None:
+    """Each of ``expected`` counted exactly once, and nothing else: no gap, no duplicate. On
+    failure: the tail of ``log``, or the duplicated keys."""
+    assert set(counts) == expected, log.read_text()[-3000:]
+    assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
+
+
+@dataclass
+class ConnectorCommand:
+    """How a test runs a connector command (``brandpulse rss``, ``brandpulse reddit``, ...): its
+    environment, config file and metrics port."""
+
+    command: str
+    stack: StackEnv
+    config_file: Path
+    metrics_port: int
+
+    @classmethod
+    def configured(
+        cls,
+        command: str,
+        isolated: StackEnv,
+        state: Path,
+        settings: str,
+        metrics_port: int,
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> ConnectorCommand:
+        """``settings`` written to ``<state>/<command>.toml``; the stack of ``isolated`` with
+        its state in ``state`` and ``env`` (credentials) added."""
+        config_file = state / f"{command}.toml"
+        config_file.write_text(settings)
+        extra = {"BRANDPULSE_STACK__STATE_DIR": str(state), **(env or {})}
+        stack = StackEnv(isolated.env, {**isolated.extra, **extra})
+        return cls(command, stack, config_file, metrics_port)
+
+    @property
+    def config(self) -> Config:
+        return self.stack.config
+
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """The command with ``args``, to its end; ``env`` overrides the environment."""
+        stack = StackEnv(self.stack.env, {**self.stack.extra, **env})
+        return brandpulse(stack, "--config", str(self.config_file), self.command, *args)
+
+    def once(self, **env: str) -> subprocess.CompletedProcess[str]:
+        return self.run("--once", **env)
+
+    def start(self, log: Path) -> subprocess.Popen[bytes]:
+        """The command running in the background, writing to ``log``."""
+        command = [sys.executable, "-m", "brandpulse.cli", "--config", str(self.config_file)]
+        with log.open("ab") as handle:
+            return subprocess.Popen(
+                [*command, self.command],
+                env=self.stack.process_env(),
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        """SIGTERM, which must end the process with status 0 within 30 s."""
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, log.read_text()[-3000:]
+
+    @contextmanager
+    def running(self, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+        """The command running for the ``with`` block, stopped with ``stop`` on the way out."""
+        process = self.start(log)
+        try:
+            yield process
+        finally:
+            self.stop(process, log)
+
+    def events(self) -> list[Event]:
+        return topic_events(self.config)
+
+    def metrics(self) -> Samples:
+        return scrape(f"http://127.0.0.1:{self.metrics_port}/metrics")
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    """A request handler of a test's fake server: answers with a Content-Length, and quiet."""
+
+    def request_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+    def answer(
+        self,
+        status: int,
+        data: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        cut: bool = False,
+    ) -> None:
+        """``data`` with ``headers``; ``cut``: only its first half, then the connection is closed
+        (a connection dropped mid-answer)."""
+        self.send_response(status)
+        for name, value in {**(headers or {}), "Content-Length": str(len(data))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2] if cut else data)
+        if cut:
+            self.wfile.flush()
+            self.close_connection = True
+
+    def answer_json(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        """``body`` as JSON (``headers`` may name another Content-Type)."""
+        every = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        self.answer(status, json.dumps(body).encode(), every)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 @dataclass
 class Notification:
     received: float
@@ -213,15 +337,10 @@ def webhook_receiver(url: str) -> Iterator[list[Notification]]:
     """An Alertmanager webhook receiver listening at ``url``; yields what it received so far."""
     received: list[Notification] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(FakeHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(Notification(time.time(), json.loads(body)))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
+            received.append(Notification(time.time(), json.loads(self.request_body())))
+            self.answer(200, b"")
 
     address = urllib.parse.urlsplit(url)
     with serving(

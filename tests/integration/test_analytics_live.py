@@ -163,8 +163,8 @@ def test_killed_worker_restarts_with_exact_counts_and_the_same_records(
         BRANDPULSE_SYNTHETIC__SCENARIO_DURATION="600",
     )
     config = stack.config
-    events = synthetic(config, 45_000)
-    parts = [events[:15_000], events[15_000:30_000], events[30_000:]]
+    events = synthetic(config, 54_000)
+    parts = [events[:18_000], events[18_000:36_000], events[36_000:]]
     url = f"http://127.0.0.1:{config.worker.web_port}/metrics"
     log = logs / "worker.log"
 
@@ -174,10 +174,10 @@ def test_killed_worker_restarts_with_exact_counts_and_the_same_records(
     with worker_process(stack, log) as first:
         eventually(lambda: bool(scrape(url)), bool, 90)
         publish(config, parts[0])
-        assert eventually(counted, lambda n: n >= 15_000) == 15_000
+        assert eventually(counted, lambda n: n >= 18_000) == 18_000
         time.sleep(3.5)  # a snapshot holds part one
         publish(config, parts[1])
-        assert eventually(counted, lambda n: n >= 30_000) == 30_000
+        assert eventually(counted, lambda n: n >= 36_000) == 36_000
         os.kill(first.pid, signal.SIGKILL)  # part two is applied, most likely not snapshotted
         first.wait(10)
 

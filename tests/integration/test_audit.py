@@ -56,7 +56,7 @@ def test_audit_agrees_with_the_live_worker_and_spots_a_changed_threshold(
     )
     config = stack.config
     first = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
-    events = [e for e in synthetic(config, first, 60_000) if e.time < first + LENGTH]
+    events = [e for e in synthetic(config, first, 80_000) if e.time < first + LENGTH]
     want_windows, want_alerts = offline(config, events)
     assert want_alerts, "the scenario should raise alerts"
     with running_worker(stack, logs) as url:

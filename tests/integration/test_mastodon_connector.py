@@ -5,9 +5,6 @@ SIGKILL."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -16,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +21,17 @@ import pytest
 
 from brandpulse.contract import Author, Event
 from tests.integration.harness import (
+    ConnectorCommand,
+    FakeHandler,
     StackEnv,
+    assert_exactly_once,
     brandpulse,
     eventually,
     free_port,
     kill_repeatedly,
-    scrape,
     serving,
     total,
 )
-from tests.integration.test_rss_connector import topic_events
 
 TOKEN = "test-token"
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -105,13 +103,13 @@ class FakeMastodon:
 def fake_mastodon() -> Iterator[FakeMastodon]:
     fake = FakeMastodon()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(FakeHandler):
         def do_GET(self) -> None:
             parts = urllib.parse.urlsplit(self.path)
             query = urllib.parse.parse_qs(parts.query)
             fake.requests.append((time.monotonic(), parts.path, parts.query))
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                self._json(401, {"error": "The access token is invalid"})
+                self.answer_json(401, {"error": "The access token is invalid"})
             elif parts.path.startswith("/api/v1/streaming/"):
                 self._stream(fake.notifications if "notification" in parts.path else fake.tag)
             elif fake.limited:
@@ -119,9 +117,9 @@ def fake_mastodon() -> Iterator[FakeMastodon]:
                 reset = datetime.now(UTC) + timedelta(seconds=2)
                 headers = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0"}
                 headers["X-RateLimit-Reset"] = reset.isoformat().replace("+00:00", "Z")
-                self._json(429, {"error": "Too many requests"}, headers)
+                self.answer_json(429, {"error": "Too many requests"}, headers)
             else:
-                self._json(200, self._rest(parts.path, query))
+                self.answer_json(200, self._rest(parts.path, query))
 
         def _rest(self, path: str, query: dict[str, list[str]]) -> Any:
             pages = {
@@ -133,18 +131,10 @@ def fake_mastodon() -> Iterator[FakeMastodon]:
                 return BRAND
             return fake.page(pages[path], query)
 
-        def _json(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            for name, value in {**(headers or {}), "Content-Length": str(len(data))}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
         def _stream(self, items: list[dict[str, Any]]) -> None:
             if fake.refuse_streams:
                 fake.refuse_streams -= 1
-                self._json(503, {"error": "streaming is down"})
+                self.answer_json(503, {"error": "streaming is down"})
                 return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -167,9 +157,6 @@ def fake_mastodon() -> Iterator[FakeMastodon]:
                 except (BrokenPipeError, ConnectionResetError):
                     return  # the connector was killed
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
     with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
         fake.url = f"http://127.0.0.1:{server.server_address[1]}"
         try:
@@ -178,46 +165,22 @@ def fake_mastodon() -> Iterator[FakeMastodon]:
             fake.closed = True
 
 
-@dataclass
-class Mastodon:
-    """How a test runs ``brandpulse mastodon``: environment, config file, metrics port."""
-
-    stack: StackEnv
-    config_file: Path
-    metrics_port: int
-
-    def once(self) -> subprocess.CompletedProcess[str]:
-        return brandpulse(self.stack, "--config", str(self.config_file), "mastodon", "--once")
-
-    def start(self, log: Path) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "brandpulse.cli", "--config", str(self.config_file)]
-        with log.open("ab") as handle:
-            return subprocess.Popen(
-                [*command, "mastodon"],
-                env=self.stack.process_env(),
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-            )
-
-    def events(self) -> list[Event]:
-        return topic_events(self.stack.config)
-
-
 def mastodon_env(
     isolated: StackEnv, tmp_path: Path, fake: FakeMastodon, *, full: bool, token: str = TOKEN
-) -> Mastodon:
+) -> ConnectorCommand:
     metrics_port = free_port()
     brand = '{ brand = "acme", hashtags = ["acme"]' + (', account_id = "1" }' if full else " }")
-    (tmp_path / "mastodon.toml").write_text(
+    settings = (
         f'[mastodon]\ninstance = "{fake.url}"\nbrands = [{brand}]\n'
         + ('notifications_brand = "acme"\n' if full else "")
         + f"metrics_port = {metrics_port}\npoll_interval = 30.0\nretry_initial = 0.2\n"
         "timeout = 5.0\nstream_timeout = 5.0\n"
         '[[brands]]\nname = "acme"\nkeywords = ["acme"]\naccounts = { mastodon = ["acme"] }\n'
     )
-    extra = {"BRANDPULSE_STACK__STATE_DIR": str(tmp_path), "MASTODON_ACCESS_TOKEN": token}
-    stack = StackEnv(isolated.env, {**isolated.extra, **extra})
-    return Mastodon(stack, tmp_path / "mastodon.toml", metrics_port)
+    env = {"MASTODON_ACCESS_TOKEN": token}
+    return ConnectorCommand.configured(
+        "mastodon", isolated, tmp_path, settings, metrics_port, env=env
+    )
 
 
 @pytest.fixture
@@ -295,8 +258,7 @@ def test_a_dropped_stream_is_caught_up_over_rest_with_no_gap_and_no_duplicate(
 ) -> None:
     mastodon = mastodon_env(isolated, tmp_path, fake, full=False)
     fake.add(status(1000, "acme before the start", FAN))
-    process = mastodon.start(tmp_path / "mastodon.log")
-    try:
+    with mastodon.running(tmp_path / "mastodon.log"):
         assert eventually(lambda: fake.streams_opened, lambda n: n >= 1, timeout=20)
         time.sleep(0.5)
         for n in range(1001, 1011):
@@ -310,12 +272,9 @@ def test_a_dropped_stream_is_caught_up_over_rest_with_no_gap_and_no_duplicate(
             time.sleep(0.05)
         expected = {str(n) for n in range(1000, 1031)}
         eventually(mastodon.events, lambda evs: {e.id for e in evs} >= expected, timeout=15)
-        samples = scrape(f"http://127.0.0.1:{mastodon.metrics_port}/metrics")
+        samples = mastodon.metrics()
         assert total(samples, "brandpulse_connector_errors_total", kind="stream_dropped") >= 1
         assert total(samples, "brandpulse_connector_up", connector="mastodon") == 1
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0, (tmp_path / "mastodon.log").read_text()
     counts = Counter(e.id for e in mastodon.events())
     assert set(counts) == expected and max(counts.values()) == 1, counts
     assert fake.streams_opened >= 2
@@ -337,15 +296,9 @@ def test_sigkill_while_statuses_arrive_leaves_each_on_the_topic_exactly_once(
     )
 
     expected = {item["id"] for item in fake.tag}
-    final = mastodon.start(log)
-    try:
+    with mastodon.running(log):
         eventually(mastodon.events, lambda evs: {e.id for e in evs} >= expected, timeout=30)
-    finally:
-        final.send_signal(signal.SIGTERM)
-        assert final.wait(30) == 0, log.read_text()[-3000:]
-    counts = Counter(e.id for e in mastodon.events())
-    assert set(counts) == expected, log.read_text()[-3000:]
-    assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
+    assert_exactly_once(Counter(e.id for e in mastodon.events()), expected, log)
     print(f"{len(expected)} statuses; streams opened: {fake.streams_opened}")
 
 

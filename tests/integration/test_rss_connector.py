@@ -4,9 +4,6 @@ rate limits, dropped connections, and exactly once across SIGKILL."""
 from __future__ import annotations
 
 import hashlib
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -15,29 +12,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from brandpulse.config import Config
-from brandpulse.contract import Author, Event, decode_event
+from brandpulse.contract import Author, Event
 from brandpulse.errors import BrandpulseError
-from brandpulse.framing import iter_lines
 from connectors.metrics import ConnectorStats
 from connectors.publisher import Publisher
 from connectors.runtime import CheckpointStore, Poll, Runner, event_key, state_dir
 from connectors.runtime.ledger import TopicLedger
 from tests.integration.harness import (
+    ConnectorCommand,
+    FakeHandler,
     StackEnv,
-    brandpulse,
+    assert_exactly_once,
     eventually,
     free_port,
     kill_repeatedly,
-    read_topic,
-    scrape,
     serving,
+    topic_events,
     total,
 )
 
@@ -84,7 +80,7 @@ class FeedServer:
 def feed_server() -> Iterator[FeedServer]:
     feed = FeedServer()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(FakeHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
@@ -92,79 +88,31 @@ def feed_server() -> Iterator[FeedServer]:
             action = feed.script.pop(0) if feed.script else ""
             body, etag = feed.document()
             if action == "429":
-                self._answer(429, b"slow down", {"Retry-After": "2"})
+                self.answer(429, b"slow down", {"Retry-After": "2"})
             elif action == "drop":
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2])
-                self.close_connection = True
+                self.answer(200, body, cut=True)
             elif self.headers.get("If-None-Match") == etag:
-                self._answer(304, b"", {"ETag": etag})
+                self.answer(304, b"", {"ETag": etag})
             else:
                 modified = "Thu, 20 Nov 2026 08:00:00 GMT"
-                self._answer(200, body, {"ETag": etag, "Last-Modified": modified})
-
-        def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            for name, value in {**headers, "Content-Length": str(len(body))}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
+                self.answer(200, body, {"ETag": etag, "Last-Modified": modified})
 
     with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
         feed.url = f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
         yield feed
 
 
-@dataclass
-class Rss:
-    """How a test runs ``brandpulse rss``: its environment, config file and metrics port."""
-
-    stack: StackEnv
-    config_file: Path
-    metrics_port: int
-
-    @property
-    def config(self) -> Config:
-        return self.stack.config
-
-    def once(self) -> subprocess.CompletedProcess[str]:
-        return brandpulse(self.stack, "--config", str(self.config_file), "rss", "--once")
-
-    def start(self, log: Path) -> subprocess.Popen[bytes]:
-        with log.open("ab") as handle:
-            return subprocess.Popen(
-                [sys.executable, "-m", "brandpulse.cli", "--config", str(self.config_file), "rss"],
-                env=self.stack.process_env(),
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-            )
-
-    def events(self) -> list[Event]:
-        return topic_events(self.config)
-
-
-def topic_events(config: Config) -> list[Event]:
-    """Every event on the raw topic (read until a second passes without a record)."""
-    records = read_topic(config.bootstrap, config.kafka.raw_topic, 1, 10)
-    return [decode_event(line) for r in records for _, line in iter_lines(r.value)]
-
-
-def rss_env(isolated: StackEnv, tmp_path: Path, feed: FeedServer, interval: float = 0.2) -> Rss:
+def rss_env(
+    isolated: StackEnv, tmp_path: Path, feed: FeedServer, interval: float = 0.2
+) -> ConnectorCommand:
     metrics_port = free_port()
-    config_file = tmp_path / "rss.toml"
-    config_file.write_text(
+    settings = (
         f'[rss]\nfeeds = [{{ url = "{feed.url}", interval = {interval} }}]\n'
         f"metrics_port = {metrics_port}\nretry_initial = 0.2\ntimeout = 5.0\n"
         '[[brands]]\nname = "acme"\nkeywords = ["acme"]\n'
         '[[brands]]\nname = "globex"\nkeywords = ["globex", "globex corp"]\n'
     )
-    stack = StackEnv(isolated.env, {**isolated.extra, "BRANDPULSE_STACK__STATE_DIR": str(tmp_path)})
-    return Rss(stack, config_file, metrics_port)
+    return ConnectorCommand.configured("rss", isolated, tmp_path, settings, metrics_port)
 
 
 @pytest.fixture
@@ -291,16 +239,9 @@ def test_sigkill_at_random_moments_leaves_every_item_on_the_topic_exactly_once(
     kill_repeatedly(lambda: rss.start(log), 10, (1.0, 2.5), grow)
 
     expected = {(guid, title.split()[0]) for guid, title in feed.items if "nobody" not in title}
-    final = rss.start(log)
-    try:
+    with rss.running(log):
         eventually(rss.events, lambda evs: len(evs) >= len(expected), timeout=40, step=0.5)
-        samples = scrape(f"http://127.0.0.1:{rss.metrics_port}/metrics")
-        assert total(samples, "brandpulse_connector_up", connector="rss") == 1
-    finally:
-        final.send_signal(signal.SIGTERM)
-        assert final.wait(30) == 0, log.read_text()
-    counts = Counter((e.id, e.brand) for e in rss.events())
-    assert set(counts) == expected, log.read_text()[-3000:]
-    assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
+        assert total(rss.metrics(), "brandpulse_connector_up", connector="rss") == 1
+    assert_exactly_once(Counter((e.id, e.brand) for e in rss.events()), expected, log)
     assert "stopped after publishing" in log.read_text()
     print(f"{len(expected)} events; recoveries: {log.read_text().count('recovered an')}")

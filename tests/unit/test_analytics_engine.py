@@ -100,6 +100,39 @@ def test_window_counts_match_the_events_they_cover() -> None:
     )
     assert record.posts == sum(1 for e in covered if e.kind == "post")
     assert record.mention_rate == record.mentions / 300
+    assert record.orders == sum(1 for e in covered if e.kind == "order")
+    assert record.visits == sum(1 for e in covered if e.kind == "visit")
+    assert record.visits > record.orders > 0
+
+
+def test_orders_and_visits_count_on_their_platforms_with_growth() -> None:
+    visit = Event(v=1, id="v", platform="web", brand="acme", kind="visit", time=START)
+    order = Event(v=1, id="o", platform="shop", brand="acme", kind="order", time=START)
+    at = START.timestamp()
+
+    def shifted(event: Event, seconds: float, number: int) -> Event:
+        when = datetime.fromtimestamp(at + seconds, UTC)
+        return msgspec.structs.replace(event, id=f"{event.id}{number}", time=when)
+
+    # minute 0: 2 visits, 1 order; minute 1: 3 visits; then time moves on
+    events = [shifted(visit, 1, 1), shifted(visit, 2, 2), shifted(order, 3, 1)]
+    events += [shifted(visit, 61 + n, 3 + n) for n in range(3)]
+    events.append(shifted(visit, 400, 9))
+    out = engine().process(events)
+
+    def one_minute(platform: str, end_minute: int) -> WindowRecord:
+        end = datetime.fromtimestamp(at + 60 * end_minute, UTC)
+        return next(
+            r for r in out.windows if (r.platform, r.window, r.end) == (platform, "1m", end)
+        )
+
+    assert (one_minute("web", 1).visits, one_minute("web", 1).orders) == (2, 0)
+    assert (one_minute("shop", 1).orders, one_minute("all", 1).orders) == (1, 1)
+    assert one_minute("all", 1).visits == 2
+    assert one_minute("web", 2).visits == 3
+    assert one_minute("web", 2).visit_growth == 0.5  # 3 against 2
+    assert one_minute("shop", 2).order_growth == -1.0
+    assert one_minute("all", 2).mentions == 0  # a visit is no social activity
 
 
 @settings(max_examples=15, deadline=None)

@@ -95,3 +95,25 @@ def test_bad_configuration_is_refused_clearly(
 def test_missing_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"config file .*nope.toml does not exist"):
         load_config(tmp_path / "nope.toml", env={})
+
+
+def test_the_readme_full_example_configures_every_connector_for_the_brand(tmp_path: Path) -> None:
+    from connectors.bluesky.connector import brand_accounts
+    from connectors.mastodon.connector import timelines
+    from connectors.reddit.connector import plan
+    from connectors.x.connector import brand_rules
+    from connectors.youtube.connector import streams
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### A full example: one brand on every platform", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.toml").write_text(example)
+    config = load_config(tmp_path / "example.toml", env={})
+    assert [b.name for b in config.brands] == ["acme", "globex"]
+    assert {rule.tag for rule, _ in brand_rules(config)} == {"acme"}
+    assert {t.brand.brand for t in timelines(config)} == {"acme"}
+    assert [a.brand for a in brand_accounts(config)] == ["acme"]
+    reddit_streams, subscribers = plan(config)
+    assert reddit_streams and subscribers
+    assert streams(config)
+    assert config.rss.feeds and set(config.webhooks.meta_pages.values()) == {"acme"}

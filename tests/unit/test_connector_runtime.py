@@ -109,6 +109,10 @@ def test_rate_limit_headers_say_how_long_to_wait() -> None:
         rate_limit_wait(Headers({"RateLimit-Remaining": "0", "RateLimit-Reset": "12"}), NOW) == 12
     )
     assert rate_limit_wait(Headers({**exhausted, "X-RateLimit-Remaining": "5"}), NOW) is None
+    reddit = {"X-Ratelimit-Remaining": "0.0", "X-Ratelimit-Reset": "7"}  # a decimal, seconds
+    assert rate_limit_wait(Headers(reddit), NOW) == 7.0
+    assert rate_limit_wait(Headers({**reddit, "X-Ratelimit-Remaining": "0.5"}), NOW) is None
+    assert rate_limit_wait(Headers({**reddit, "X-Ratelimit-Remaining": "lots"}), NOW) is None
     assert rate_limit_wait(Headers({}), NOW) is None
 
 

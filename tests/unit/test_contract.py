@@ -167,6 +167,24 @@ def test_follower_count_carries_followers() -> None:
             Reason.INVALID_EVENT,
             "a `follower_count` event must carry `followers` - at `$.metrics`",
         ),
+        (
+            valid(kind="visit"),
+            Reason.INVALID_EVENT,
+            "kind `visit` on platform `x`: site and shop events are `visit` on `web`, "
+            "`order` on `shop` - at `$.kind`",
+        ),
+        (
+            valid(platform="shop", kind="mention"),
+            Reason.INVALID_EVENT,
+            "kind `mention` on platform `shop`: site and shop events are `visit` on `web`, "
+            "`order` on `shop` - at `$.kind`",
+        ),
+        (
+            valid(platform="web", kind="order"),
+            Reason.INVALID_EVENT,
+            "kind `order` on platform `web`: site and shop events are `visit` on `web`, "
+            "`order` on `shop` - at `$.kind`",
+        ),
     ],
 )
 def test_invalid_events_are_refused_with_a_precise_message(

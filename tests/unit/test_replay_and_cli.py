@@ -221,3 +221,20 @@ def test_a_range_without_events_says_so_and_exits_0(tmp_path: Path) -> None:
     assert (tmp_path / "o" / "windows.jsonl").read_bytes() == b""
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["events"] == summary["warmup_events"] == 2_000
+
+
+def test_every_connector_command_runs_its_connectors_run_function() -> None:
+    import importlib
+
+    from brandpulse.connector_commands import CONNECTORS
+
+    for spec in CONNECTORS:
+        module = importlib.import_module(f"connectors.{spec.name}.connector")
+        assert callable(getattr(module, f"run_{spec.name}")), spec.name
+        help_text = subprocess.run(
+            [sys.executable, "-m", "brandpulse.cli", spec.name, "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert f"STATE_DIR/connectors/{spec.name}/" in help_text and "--once" in help_text

@@ -15,7 +15,6 @@ from brandpulse.contract import Author, Event, decode_event, encode_event
 from brandpulse.errors import UsageError
 from connectors.metrics import ConnectorStats
 from connectors.webhooks.app import DeliveryFailed, Response, Secrets, Webhooks
-from connectors.webhooks.commerce import CommerceRecord, encode_record
 from connectors.webhooks.server import WebhookServer, _check
 from connectors.webhooks.signatures import (
     base64_signature,
@@ -104,7 +103,6 @@ def delivery(obj: str, account: str, field: str, value: dict[str, Any]) -> bytes
 class FakeSink:
     def __init__(self, fail: bool = False) -> None:
         self.events: list[Event] = []
-        self.records: list[CommerceRecord] = []
         self.fail = fail
 
     def publish_events(self, events: list[Event]) -> int:
@@ -112,12 +110,6 @@ class FakeSink:
             raise DeliveryFailed("broker down")
         self.events.extend(events)
         return len(events)
-
-    def publish_commerce(self, records: list[CommerceRecord]) -> int:
-        if self.fail:
-            raise DeliveryFailed("broker down")
-        self.records.extend(records)
-        return len(records)
 
 
 @pytest.fixture
@@ -193,7 +185,7 @@ def test_a_missing_wrong_or_truncated_signature_is_401_and_nothing_is_published(
     if signature is not None:
         headers[header] = forms.get(signature, signature)
     assert app.post(path, headers, body).status == 401
-    assert sink.events == [] and sink.records == []
+    assert sink.events == []
     assert stats.errors == {"bad_signature": 1}
 
 
@@ -402,42 +394,34 @@ def post_shopify(app: Webhooks, body: bytes, shop: str, topic: str = "orders/cre
     return app.post("/shopify", headers, body)
 
 
-def test_a_shopify_order_becomes_a_commerce_record(
+def test_a_shopify_order_becomes_an_order_of_the_brands_shop(
     app: Webhooks, sink: FakeSink, stats: ConnectorStats
 ) -> None:
     body = json.dumps(SHOPIFY_ORDER).encode()
     assert post_shopify(app, body, "acme.myshopify.com").status == 200
-    (record,) = sink.records
-    assert json.loads(encode_record(record)) == {
+    (order,) = sink.events
+    assert json.loads(encode_event(order)) == {
         "v": 1,
+        "id": "shopify:820982911946154508",
+        "platform": "shop",
         "brand": "acme",
-        "source": "shopify",
         "kind": "order",
-        "id": "820982911946154508",
         "time": "2021-12-31T19:00:00-05:00",
-        "value": 598.94,
-        "currency": "USD",
     }
-    assert record.time == datetime(2021, 12, 31, 19, tzinfo=timezone(timedelta(hours=-5)))
+    assert order.time == datetime(2021, 12, 31, 19, tzinfo=timezone(timedelta(hours=-5)))
+    assert decode_event(encode_event(order)) == order  # a valid event of the contract
     assert post_shopify(app, body, "acme.myshopify.com", topic="orders/updated").status == 200
     assert post_shopify(app, body, "other.myshopify.com").status == 202
     assert post_shopify(app, b'{"id": 1}', "acme.myshopify.com").status == 400
-    assert len(sink.records) == 1
+    assert len(sink.events) == 1
     assert stats.errors == {"unknown_account": 1, "bad_payload": 1}
 
 
-def test_generic_events_one_or_many_with_their_brand_checked(
+def test_generic_visits_and_orders_one_or_many_with_their_brand_checked(
     app: Webhooks, sink: FakeSink, stats: ConnectorStats
 ) -> None:
     visit = {"brand": "acme", "kind": "visit", "id": "v-1", "time": "2026-11-25T14:03:07Z"}
-    order = {
-        **visit,
-        "kind": "order",
-        "id": "o-1",
-        "value": 19.5,
-        "currency": "EUR",
-        "source": "web",
-    }
+    order = {**visit, "kind": "order", "id": "o-1", "source": "webshop"}
     stranger = {**visit, "brand": "initech"}
 
     def post(payload: object) -> int:
@@ -448,14 +432,16 @@ def test_generic_events_one_or_many_with_their_brand_checked(
     assert post(visit) == 200
     assert post([order, stranger]) == 200
     assert post(stranger) == 202
-    assert post({**visit, "kind": "Bad Kind"}) == 400
+    assert post({**visit, "kind": "purchase"}) == 400  # visits and orders only
+    assert post({**visit, "source": "Bad Source"}) == 400
     assert post({**visit, "time": "2026-11-25T14:03:07"}) == 400  # no time zone
     assert post({**visit, "extra": 1}) == 400
-    assert [(r.source, r.kind, r.id, r.value) for r in sink.records] == [
-        ("generic", "visit", "v-1", None),
-        ("web", "order", "o-1", 19.5),
+    assert [(e.platform, e.kind, e.id, e.brand) for e in sink.events] == [
+        ("web", "visit", "generic:v-1", "acme"),
+        ("shop", "order", "webshop:o-1", "acme"),
     ]
-    assert stats.errors == {"unknown_account": 2, "bad_payload": 3}
+    assert all(decode_event(encode_event(e)) == e for e in sink.events)
+    assert stats.errors == {"unknown_account": 2, "bad_payload": 4}
 
 
 # --- size limit, over HTTP ----------------------------------------------------------------

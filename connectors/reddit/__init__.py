@@ -1,0 +1,1 @@
+"""Reddit: new posts and comments of subreddits, searches, and subreddit subscriber counts."""
