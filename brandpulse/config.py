@@ -21,6 +21,8 @@ from brandpulse.spikes import DetectorSettings
 
 ENV_PREFIX: Final = "BRANDPULSE_"
 CONFIG_ENV: Final = "BRANDPULSE_CONFIG"
+BRANDS_ENV: Final = "BRANDPULSE_BRANDS"
+"""The ``[[brands]]`` entries as a JSON list, replacing those of the file."""
 DEFAULT_FILE: Final = "brandpulse.toml"
 
 
@@ -452,16 +454,33 @@ def _read_file(path: str | Path | None) -> tuple[str, dict[str, Any]]:
 
 
 def _apply_overrides(data: dict[str, Any], env: Mapping[str, str]) -> bool:
+    """Put the ``BRANDPULSE_<SECTION>__<KEY>`` variables (and ``BRANDPULSE_BRANDS``) into
+    ``data``. Scalars stay strings for msgspec to convert; lists and tables are JSON, so a
+    container can be configured from its environment alone."""
     applied = False
+    defaults = Config()
     for name, value in env.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
+        if name == BRANDS_ENV:
+            data["brands"] = _json(name, value)
+        elif name.startswith(ENV_PREFIX) and "__" in name:
+            section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+            if key not in _SECTIONS.get(section, ()):
+                raise ConfigError(f"environment variable {name} names no setting")
+            structured = isinstance(getattr(getattr(defaults, section), key), list | tuple | dict)
+            data.setdefault(section, {})[key] = _json(name, value) if structured else value
+        else:
             continue
-        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        if key not in _SECTIONS.get(section, ()):
-            raise ConfigError(f"environment variable {name} names no setting")
-        data.setdefault(section, {})[key] = value
         applied = True
     return applied
+
+
+def _json(name: str, value: str) -> Any:
+    try:
+        return msgspec.json.decode(value)
+    except msgspec.DecodeError as exc:
+        raise ConfigError(
+            f"environment variable {name} must be JSON (a list or a table): {exc}"
+        ) from None
 
 
 def _check(config: Config, source: str) -> None:

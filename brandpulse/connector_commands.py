@@ -42,6 +42,8 @@ class ConnectorCommand:
     exit: str
     once: str
     """What ``--once`` does."""
+    credentials: tuple[str, ...] = ()
+    """The environment variables it reads secrets from (docker-compose.yml passes them)."""
 
 
 CONNECTORS: Final = (
@@ -66,6 +68,7 @@ CONNECTORS: Final = (
         "Exit status 2 without an instance or token; with --once, 1 if a timeline could not "
         "be read.",
         "catch up over REST once, then exit (no streaming)",
+        ("MASTODON_ACCESS_TOKEN",),
     ),
     ConnectorCommand(
         "x",
@@ -78,6 +81,7 @@ CONNECTORS: Final = (
         "honours x-rate-limit-reset. The bearer token comes from X_BEARER_TOKEN.",
         "Exit status 2 without a token; with --once, 1 if a rule could not be searched.",
         "catch up with recent search once, then exit (no stream, rules left alone)",
+        ("X_BEARER_TOKEN",),
     ),
     ConnectorCommand(
         "bluesky",
@@ -102,6 +106,7 @@ CONNECTORS: Final = (
         "Exit status 2 without credentials or listings; with --once, 1 if a listing could not "
         "be read.",
         "read each listing once, then exit",
+        ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME", "REDDIT_PASSWORD"),
     ),
     ConnectorCommand(
         "youtube",
@@ -117,6 +122,7 @@ CONNECTORS: Final = (
         "Exit status 2 without a key or anything to read; with --once, 1 if a channel or video "
         "could not be read.",
         "read every channel and video once, then exit",
+        ("YOUTUBE_API_KEY",),
     ),
 )
 

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import yaml
 
+from brandpulse.config import Config
 from dashboards.mixin import CONNECTOR_JOB, WORKER_JOB
+
+CONNECTOR_SERVICES: Final = (
+    "synthetic",
+    "rss",
+    "mastodon",
+    "x",
+    "bluesky",
+    "reddit",
+    "youtube",
+    "webhooks",
+)
+"""The connectors docker-compose.yml runs, each as the service of its name (with a profile)."""
 
 
 def render_prometheus_config(
@@ -15,16 +29,32 @@ def render_prometheus_config(
     jobs: Mapping[str, Sequence[str]],
     alertmanagers: Sequence[str],
     rule_files: Sequence[str] = (),
+    discovered: Mapping[str, Sequence[tuple[str, int]]] | None = None,
 ) -> str:
-    """YAML for Prometheus: one scrape job per entry of ``jobs`` (name to host:port targets)."""
+    """YAML for Prometheus: one scrape job per entry of ``jobs`` (name to host:port targets),
+    and per entry of ``discovered`` (name to (host, port)): those hosts are looked up in DNS,
+    so one that does not resolve (a compose service not started) is no target, not a down one."""
+    scrape_configs: list[dict[str, Any]] = [
+        {"job_name": name, "static_configs": [{"targets": list(targets)}]}
+        for name, targets in jobs.items()
+    ]
+    scrape_configs += [
+        {
+            "job_name": name,
+            "dns_sd_configs": [
+                {"names": [host], "type": "A", "port": port, "refresh_interval": scrape_interval}
+                for host, port in targets
+            ],
+            # the service name, not its address, which changes with every container
+            "relabel_configs": [{"source_labels": ["__meta_dns_name"], "target_label": "instance"}],
+        }
+        for name, targets in (discovered or {}).items()
+    ]
     config = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]},
         "rule_files": list(rule_files),
-        "scrape_configs": [
-            {"job_name": name, "static_configs": [{"targets": list(targets)}]}
-            for name, targets in jobs.items()
-        ],
+        "scrape_configs": scrape_configs,
     }
     return yaml.safe_dump(config, sort_keys=False)
 
@@ -42,8 +72,14 @@ def compose_prometheus_config() -> str:
             "prometheus": ["prometheus:9090"],
             "alertmanager": ["alertmanager:9093"],
             WORKER_JOB: ["worker:6066"],
-            CONNECTOR_JOB: ["synthetic:6070"],
         },
+        discovered={CONNECTOR_JOB: connector_services()},
         alertmanagers=["alertmanager:9093"],
         rule_files=["/etc/prometheus/rules/*.yml"],
     )
+
+
+def connector_services() -> list[tuple[str, int]]:
+    """Each compose connector service and its default metrics port."""
+    defaults = Config()
+    return [(name, getattr(defaults, name).metrics_port) for name in CONNECTOR_SERVICES]

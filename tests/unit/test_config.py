@@ -27,6 +27,26 @@ def test_environment_overrides_a_key_and_converts_its_type() -> None:
     assert config.worker.web_port == 7001
 
 
+def test_lists_and_tables_come_from_the_environment_as_json() -> None:
+    config = load_config(
+        REPO / "brandpulse.toml",
+        env={
+            "BRANDPULSE_BRANDS": '[{"name": "initech", "keywords": ["initech"]}]',
+            "BRANDPULSE_RSS__FEEDS": '[{"url": "https://news.example/feed.xml"}]',
+            "BRANDPULSE_WEBHOOKS__SHOPIFY_SHOPS": '{"initech.myshopify.com": "initech"}',
+            "BRANDPULSE_X__BRANDS": '[{"brand": "initech", "rule": "initech lang:de"}]',
+        },
+    )
+    assert [(b.name, b.keywords) for b in config.brands] == [("initech", ["initech"])]
+    assert [f.url for f in config.rss.feeds] == ["https://news.example/feed.xml"]
+    assert config.webhooks.shopify_shops == {"initech.myshopify.com": "initech"}
+    assert config.x.brands[0].rule == "initech lang:de"
+    with pytest.raises(ConfigError, match="BRANDPULSE_RSS__FEEDS must be JSON"):
+        load_config(REPO / "brandpulse.toml", env={"BRANDPULSE_RSS__FEEDS": "https://a/feed"})
+    with pytest.raises(ConfigError, match=r"Expected `array`, got `str` - at `\$.brands`"):
+        load_config(REPO / "brandpulse.toml", env={"BRANDPULSE_BRANDS": '"acme"'})
+
+
 def test_bootstrap_defaults_to_the_local_stack_broker() -> None:
     config = load_config(REPO / "brandpulse.toml", env={"BRANDPULSE_STACK__KAFKA_PORT": "19092"})
     assert config.bootstrap == "127.0.0.1:19092"

@@ -319,3 +319,34 @@ def test_the_local_stack_runs_alertmanager_with_the_configured_webhook_url(
     assert webhook_urls(written.read_text()) == {TRICKY_URL}
     result = run("amtool", "check-config", written)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_connector_is_a_compose_service_with_its_profile_credentials_and_scrape() -> None:
+    from brandpulse.config import Config
+    from brandpulse.connector_commands import CONNECTORS
+    from connectors.webhooks.app import (
+        GENERIC_SECRET,
+        META_APP_SECRET,
+        META_VERIFY_TOKEN,
+        SHOPIFY_WEBHOOK_SECRET,
+    )
+    from dashboards.prometheus_config import connector_services
+
+    webhooks = (META_APP_SECRET, META_VERIFY_TOKEN, SHOPIFY_WEBHOOK_SECRET, GENERIC_SECRET)
+    wanted = {spec.name: spec.credentials for spec in CONNECTORS} | {"webhooks": webhooks}
+    services = compose()["services"]
+    scraped = dict(connector_services())
+    for name, credentials in wanted.items():
+        service = services[name]
+        port = getattr(Config(), name).metrics_port
+        assert service["command"] == [name] and service["profiles"] == [name], name
+        assert f"http://127.0.0.1:{port}/metrics" in " ".join(service["healthcheck"]["test"])
+        assert scraped[name] == port, name
+        environment = service["environment"]
+        assert environment[f"BRANDPULSE_{name.upper()}__METRICS_HOST"] == "0.0.0.0"
+        secrets = {k: v for k, v in environment.items() if "__" not in k}  # not settings
+        assert secrets == {variable: f"${{{variable}:-}}" for variable in credentials}, name
+        assert "./brandpulse.toml:/app/brandpulse.toml:ro" in service["volumes"], name
+    assert set(scraped) == {*wanted, "synthetic"}
+    for spec in CONNECTORS:
+        assert all(variable in spec.description for variable in spec.credentials), spec.name
