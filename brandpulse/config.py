@@ -126,6 +126,12 @@ class WebhooksConfig(Section):
     """Facebook page id or Instagram account id -> brand."""
     shopify_shops: dict[str, BrandName] = {}
     """Shop domain (``acme.myshopify.com``) -> brand."""
+    graph_url: str = "https://graph.facebook.com/v21.0"
+    """The Graph API (with its version) asked for an Instagram mention's text, which Meta's
+    webhook leaves out; only with ``META_PAGE_ACCESS_TOKEN`` set."""
+    graph_timeout: float = 5.0
+    """Seconds a mention's lookup may take: Meta wants a quick answer to a delivery, and a
+    mention whose lookup fails is published without its text."""
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 6072
     """Where the receiver serves ``/metrics``; 0 turns it off."""

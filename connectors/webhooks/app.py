@@ -24,6 +24,7 @@ from connectors.webhooks.commerce import (
     generic_events,
     shopify_order,
 )
+from connectors.webhooks.graph import META_PAGE_ACCESS_TOKEN, MentionLookup
 from connectors.webhooks.meta import MetaPayloadError, map_delivery
 from connectors.webhooks.signatures import (
     valid_base64_signature,
@@ -59,14 +60,17 @@ class Response:
     body: bytes = b""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Secrets:
-    """The shared secrets, from the environment only; an empty one turns its path off."""
+    """The shared secrets, from the environment only; an empty one turns its path off. The
+    optional ``meta_page_token`` lets Instagram mentions get their text from the Graph API.
+    Printing one shows no secret."""
 
     meta_app_secret: str = ""
     meta_verify_token: str = ""
     shopify: str = ""
     generic: str = ""
+    meta_page_token: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Secrets:
@@ -75,6 +79,7 @@ class Secrets:
             env.get(META_VERIFY_TOKEN, ""),
             env.get(SHOPIFY_WEBHOOK_SECRET, ""),
             env.get(GENERIC_SECRET, ""),
+            env.get(META_PAGE_ACCESS_TOKEN, ""),
         )
 
     def missing(self) -> dict[str, list[str]]:
@@ -106,6 +111,10 @@ class Webhooks:
         self._secrets = secrets
         self._sink = sink
         self._stats = stats
+        token = secrets.meta_page_token
+        self._mentions = (
+            MentionLookup(config.graph_url, token, config.graph_timeout, stats) if token else None
+        )
         handlers = {META_PATH: self._meta, SHOPIFY_PATH: self._shopify, GENERIC_PATH: self._generic}
         missing = secrets.missing()
         self._routes = {path: handler for path, handler in handlers.items() if not missing[path]}
@@ -152,7 +161,10 @@ class Webhooks:
         self._unknown(mapped.unknown_accounts, "Meta account")
         if not mapped.events and mapped.unknown_accounts:
             return Response(HTTPStatus.ACCEPTED)
-        return self._deliver(mapped.events)
+        events = mapped.events
+        if self._mentions is not None and mapped.mentions:
+            events = self._mentions.with_texts(events, mapped.mentions)
+        return self._deliver(events)
 
     def _shopify(self, headers: Headers, body: bytes) -> Response:
         signature = headers.get("X-Shopify-Hmac-Sha256")

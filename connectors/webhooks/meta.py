@@ -77,12 +77,24 @@ class IgMention(msgspec.Struct, frozen=True):
     comment_id: str | None = None
 
 
+@dataclass(frozen=True)
+class MentionRef:
+    """What the Graph API needs to find an Instagram mention's text, which the webhook leaves
+    out: the mentioned account (the entry's id), the media, and the comment if it is in one."""
+
+    account: str
+    media_id: str
+    comment_id: str | None = None
+
+
 @dataclass
 class Mapped:
     """What a delivery amounts to: events, and the entries of accounts no brand owns."""
 
     events: list[Event] = field(default_factory=list)
     unknown_accounts: list[str] = field(default_factory=list)
+    mentions: dict[int, MentionRef] = field(default_factory=dict)
+    """Index in ``events`` of each Instagram mention -> what to look up for its text."""
 
 
 def map_delivery(body: bytes, accounts: dict[str, str]) -> Mapped:
@@ -96,22 +108,27 @@ def map_delivery(body: bytes, accounts: dict[str, str]) -> Mapped:
                 mapped.unknown_accounts.append(entry.id)
                 continue
             for change in entry.changes:
-                event = _change_event(delivery.object, entry, change, brand)
-                if event is not None:
-                    mapped.events.append(event)
+                _add_change(mapped, delivery.object, entry, change, brand)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise MetaPayloadError(str(exc)) from None
     return mapped
 
 
-def _change_event(kind_of_object: str, entry: Entry, change: Change, brand: str) -> Event | None:
+def _add_change(
+    mapped: Mapped, kind_of_object: str, entry: Entry, change: Change, brand: str
+) -> None:
+    event: Event | None = None
     if kind_of_object == "page" and change.field == "feed":
-        return _feed_event(msgspec.convert(change.value, FeedValue), entry, brand)
-    if kind_of_object == "instagram" and change.field == "comments":
-        return _ig_comment(msgspec.convert(change.value, IgComment), entry, brand)
-    if kind_of_object == "instagram" and change.field == "mentions":
-        return _ig_mention(msgspec.convert(change.value, IgMention), entry, brand)
-    return None
+        event = _feed_event(msgspec.convert(change.value, FeedValue), entry, brand)
+    elif kind_of_object == "instagram" and change.field == "comments":
+        event = _ig_comment(msgspec.convert(change.value, IgComment), entry, brand)
+    elif kind_of_object == "instagram" and change.field == "mentions":
+        mention = msgspec.convert(change.value, IgMention)
+        ref = MentionRef(entry.id, mention.media_id, mention.comment_id)
+        mapped.mentions[len(mapped.events)] = ref
+        event = _ig_mention(mention, entry, brand)
+    if event is not None:
+        mapped.events.append(event)
 
 
 def _feed_event(value: FeedValue, entry: Entry, brand: str) -> Event | None:
@@ -178,7 +195,7 @@ def _ig_comment(value: IgComment, entry: Entry, brand: str) -> Event:
 
 def _ig_mention(value: IgMention, entry: Entry, brand: str) -> Event:
     """The account was @-mentioned in a caption (``media_id``) or a comment (``comment_id``);
-    the webhook carries ids only, the text needs a Graph API call."""
+    the webhook carries ids only, the text needs a Graph API call (``graph.MentionLookup``)."""
     return Event(
         v=1,
         id=value.comment_id or value.media_id,

@@ -26,11 +26,12 @@ from brandpulse.errors import BrandpulseError, UsageError
 from brandpulse.stopping import stop_on_signals
 from connectors.metrics import ConnectorStats, serve_metrics
 from connectors.publisher import Publisher
-from connectors.runtime import CheckpointStore, Poll, Runner, state_dir
+from connectors.runtime import CheckpointStore, Poll, Runner, redact_url, state_dir
 from connectors.runtime.ledger import TopicLedger
 from connectors.webhooks.app import (
     GENERIC_SECRET,
     META_APP_SECRET,
+    META_PATH,
     META_VERIFY_TOKEN,
     SHOPIFY_WEBHOOK_SECRET,
     DeliveryFailed,
@@ -38,6 +39,7 @@ from connectors.webhooks.app import (
     Secrets,
     Webhooks,
 )
+from connectors.webhooks.graph import META_PAGE_ACCESS_TOKEN
 
 NAME: Final = "webhooks"
 FLUSH_TIMEOUT_SECONDS: Final = 10.0
@@ -162,6 +164,10 @@ def _check(config: Config, secrets: Secrets) -> list[str]:
             f"{META_APP_SECRET} and {META_VERIFY_TOKEN}, {SHOPIFY_WEBHOOK_SECRET} "
             f"or {GENERIC_SECRET}"
         )
+    if secrets.meta_page_token:
+        log.info("Instagram mentions get their text from %s", redact_url(settings.graph_url))
+    elif META_PATH in enabled:
+        log.info("Instagram mentions are published without text: set %s", META_PAGE_ACCESS_TOKEN)
     return enabled
 
 

@@ -119,6 +119,8 @@ CONSUMER_LAG_MESSAGES: Final = 1000
 500 events), before on-call hears of it."""
 SILENT_SECONDS: Final = 900
 DEAD_LETTERS_PER_10M: Final = 50
+LATE_SHARE: Final = 0.05
+"""Share of a platform's events arriving too late to count, over half an hour, worth a look."""
 
 
 def stream_alert(name: str, signal: str, summary: str, description: str, runbook: str) -> Alert:
@@ -191,6 +193,21 @@ ALERTS: Final = [
         "does not accept. Nothing is lost; the records wait on the dead-letter topic.",
         "dead-letters-rising",
         for_="5m",
+    ),
+    Alert(
+        "BrandpulseLateEventsHigh",
+        "sum by (brand, platform) (increase(brandpulse_late_events_total[30m]))"
+        " / sum by (brand, platform) (increase(brandpulse_events_total[30m]))",
+        f"> {LATE_SHARE}",
+        "warning",
+        "{{ $value | humanizePercentage }} of {{ $labels.brand }}'s {{ $labels.platform }} "
+        "events arrive too late to count",
+        "These events arrive more than analytics.allowed_lateness behind the brand's newest "
+        "event: they are counted as events but left out of windows, sentiment and spikes. "
+        "Usually a polling connector whose interval is longer than the allowed lateness while "
+        "a streaming platform keeps the brand's clock current.",
+        "late-events-high",
+        for_="10m",
     ),
     Alert(
         "BrandpulseConnectorSilent",

@@ -23,6 +23,7 @@ from tests.integration.harness import (
     eventually,
     free_port,
     scrape,
+    serving,
     topic_events,
     total,
 )
@@ -30,8 +31,11 @@ from tests.unit.test_webhooks import (
     FEED_COMMENT,
     IG,
     IG_MENTION,
+    MENTIONED_COMMENT,
     PAGE,
     SHOPIFY_ORDER,
+    TOKEN,
+    FakeGraph,
     delivery,
 )
 
@@ -90,12 +94,15 @@ class Receiver:
 
 
 @contextmanager
-def receiver(isolated: StackEnv, tmp_path: Path) -> Iterator[Receiver]:
+def receiver(isolated: StackEnv, tmp_path: Path, graph_url: str = "") -> Iterator[Receiver]:
+    """The receiver running; with ``graph_url``, it looks mentions up there with ``TOKEN``."""
     port, metrics_port = free_port(), free_port()
     config_file = tmp_path / "webhooks.toml"
+    graph = f'graph_url = "{graph_url}"\n' if graph_url else ""
     config_file.write_text(
         f"[webhooks]\nport = {port}\nmetrics_port = {metrics_port}\nmax_body_bytes = {MAX_BODY}\n"
-        f'meta_pages = {{ "{PAGE}" = "acme", "{IG}" = "globex" }}\n'
+        + graph
+        + f'meta_pages = {{ "{PAGE}" = "acme", "{IG}" = "globex" }}\n'
         'shopify_shops = { "acme.myshopify.com" = "acme" }\n'
         '[[brands]]\nname = "acme"\n[[brands]]\nname = "globex"\n'
     )
@@ -104,6 +111,7 @@ def receiver(isolated: StackEnv, tmp_path: Path) -> Iterator[Receiver]:
         {
             **isolated.extra,
             **SECRETS,
+            **({"META_PAGE_ACCESS_TOKEN": TOKEN} if graph_url else {}),
             "BRANDPULSE_STACK__STATE_DIR": str(tmp_path),
         },
     )
@@ -213,3 +221,19 @@ def test_bad_signatures_tokens_and_sizes_are_refused_and_publish_nothing(
     assert total(metrics, errors, connector="webhooks", kind="bad_token") == 1
     assert total(metrics, errors, connector="webhooks", kind="too_large") == 1
     stop(hooks)
+
+
+def test_a_signed_instagram_mention_lands_on_kafka_with_the_text_graph_gave(
+    isolated: StackEnv, tmp_path: Path
+) -> None:
+    graph = FakeGraph()
+    with serving(graph), receiver(isolated, tmp_path, graph.url) as hooks:
+        assert hooks.meta(delivery("instagram", IG, "mentions", IG_MENTION)) == 200
+        (event,) = eventually(lambda: topic_events(hooks.config), bool, 20)
+        stop(hooks)
+    expected = MENTIONED_COMMENT["mentioned_comment"]
+    assert (event.kind, event.id, event.text) == ("mention", expected["id"], expected["text"])
+    assert event.author is not None and event.author.handle == expected["username"]
+    ((path, query),) = graph.requests
+    assert path == f"/v21.0/{IG}" and query["access_token"] == [TOKEN]
+    assert TOKEN not in (tmp_path / "webhooks.log").read_text()

@@ -215,3 +215,40 @@ def test_slow_care_gives_long_first_responses_and_sla_breaches() -> None:
     assert sla and {a.brand for a in sla} == {"acme"}
     assert all(isinstance(a, AlertRecord) for a in sla)
     assert all(isinstance(r, WindowRecord) for r in out.windows)
+
+
+def test_a_polled_platform_next_to_a_streaming_one_is_late_beyond_the_lateness() -> None:
+    """The brand's clock is its newest event on any platform: X streams in, a feed polled every
+    ``poll`` seconds delivers items up to ``poll`` old. Items older than the lateness are late
+    (what ``BrandpulseLateEventsHigh`` reports)."""
+    rng = random.Random(1)
+
+    def late_share(poll: int) -> float:
+        arrivals: list[tuple[float, Event]] = []
+        for second in range(1800):
+            at = START.timestamp() + second + rng.random()
+            arrivals.append((at + 1, _mention("x", f"x{second}", at)))
+            if second % 5 == 0:  # a blog item every 5 s, seen at the next poll, 5 s later
+                seen = START.timestamp() + (second // poll + 1) * poll + 5
+                arrivals.append((seen, _mention("blog", f"b{second}", at)))
+        analytics = engine()
+        analytics.process([event for _, event in sorted(arrivals, key=lambda a: a[0])])
+        late = analytics.brands["acme"].state.late
+        assert "x" not in late
+        return late.get("blog", 0) / 360
+
+    assert late_share(15) == 0.0
+    assert 0.0 < late_share(60) < 0.2
+    assert late_share(300) > 0.7
+
+
+def _mention(platform: str, id: str, at: float) -> Event:
+    return Event(
+        v=1,
+        id=id,
+        platform=platform,  # type: ignore[arg-type]
+        brand="acme",
+        kind="mention",
+        time=datetime.fromtimestamp(at, UTC),
+        text="acme",
+    )

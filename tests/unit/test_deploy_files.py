@@ -330,9 +330,16 @@ def test_every_connector_is_a_compose_service_with_its_profile_credentials_and_s
         META_VERIFY_TOKEN,
         SHOPIFY_WEBHOOK_SECRET,
     )
+    from connectors.webhooks.graph import META_PAGE_ACCESS_TOKEN
     from dashboards.prometheus_config import connector_services
 
-    webhooks = (META_APP_SECRET, META_VERIFY_TOKEN, SHOPIFY_WEBHOOK_SECRET, GENERIC_SECRET)
+    webhooks = (
+        META_APP_SECRET,
+        META_VERIFY_TOKEN,
+        SHOPIFY_WEBHOOK_SECRET,
+        GENERIC_SECRET,
+        META_PAGE_ACCESS_TOKEN,
+    )
     wanted = {spec.name: spec.credentials for spec in CONNECTORS} | {"webhooks": webhooks}
     services = compose()["services"]
     scraped = dict(connector_services())

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
+import threading
+import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,7 +26,7 @@ from connectors.webhooks.signatures import (
     valid_base64_signature,
     valid_hex_signature,
 )
-from tests.integration.harness import serving
+from tests.integration.harness import FakeHandler, serving
 
 SECRETS = Secrets("app-secret", "verify-me", "shop-secret", "generic-secret")
 PAGE, IG = "1234567890", "17841405309211844"
@@ -334,17 +338,20 @@ def test_instagram_comments_and_replies_map_field_by_field(app: Webhooks, sink: 
     assert (event.kind, event.parent_id) == ("comment", "123123123")
 
 
+WITHOUT_TEXT = Event(
+    v=1,
+    id="17887498072083521",
+    platform="instagram",
+    brand="globex",
+    kind="mention",
+    time=T_IG,
+    thread_id="17887498072083520",
+)
+
+
 def test_instagram_mentions_in_captions_and_comments(app: Webhooks, sink: FakeSink) -> None:
     event = published(app, sink, delivery("instagram", IG, "mentions", IG_MENTION))
-    assert event == Event(
-        v=1,
-        id="17887498072083521",
-        platform="instagram",
-        brand="globex",
-        kind="mention",
-        time=T_IG,
-        thread_id="17887498072083520",
-    )
+    assert event == WITHOUT_TEXT
     sink.events.clear()
     caption = {"media_id": "17887498072083520"}
     assert published(app, sink, delivery("instagram", IG, "mentions", caption)).id == (
@@ -481,3 +488,229 @@ def test_a_body_within_the_limit_is_read_and_handled_over_http(
     connection.putheader("Transfer-Encoding", "chunked")
     connection.endheaders()
     assert connection.getresponse().status == 411
+
+
+# --- Instagram mentions' text from the Graph API -------------------------------------------
+
+TOKEN = "EAAGm0PX4ZCpsBAPageTokenNeverLogged"
+COMMENT_FIELDS = "timestamp,like_count,text,username,media{id,permalink}"
+MEDIA_FIELDS = "caption,timestamp,username,permalink,like_count,comments_count"
+# Shaped like the examples of Meta's "IG User Mentioned Comment" and "Mentioned Media"
+# references: the mention under its field, next to the id of the account asked.
+MENTIONED_COMMENT: dict[str, Any] = {
+    "mentioned_comment": {
+        "timestamp": "2017-05-03T16:09:08+0000",
+        "like_count": 185,
+        "text": "@globex challenge? This is the best thing ever",
+        "username": "bluebottle_fan",
+        "media": {
+            "id": "17887498072083520",
+            "permalink": "https://www.instagram.com/p/BZ6tV9AFUUz/",
+        },
+        "id": "17887498072083521",
+    },
+    "id": IG,
+}
+MENTIONED_MEDIA: dict[str, Any] = {
+    "mentioned_media": {
+        "caption": "@globex There can be only one!",
+        "timestamp": "2017-05-02T09:30:00+0000",
+        "username": "highlander",
+        "permalink": "https://www.instagram.com/p/BZ6tV9AFUUy/",
+        "like_count": 12,
+        "comments_count": 3,
+        "id": "17887498072083520",
+    },
+    "id": IG,
+}
+
+
+class FakeGraph(ThreadingHTTPServer):
+    """The Graph API's ``GET /{ig-user-id}``: answers the documented mention for the field
+    asked, or ``answer``; ``stall`` holds every answer until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), GraphHandler)
+        self.requests: list[tuple[str, dict[str, list[str]]]] = []
+        self.answer: tuple[int, bytes] | None = None
+        self.stall = False
+        self.release = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v21.0"
+
+
+class GraphHandler(FakeHandler):
+    server: FakeGraph
+
+    def do_GET(self) -> None:
+        fake = self.server
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query)
+        fake.requests.append((url.path, query))
+        if fake.stall:
+            fake.release.wait(10)
+        if fake.answer is not None:
+            self.answer(fake.answer[0], fake.answer[1], {"Content-Type": "application/json"})
+            return
+        comment = query["fields"][0].startswith("mentioned_comment")
+        self.answer_json(200, MENTIONED_COMMENT if comment else MENTIONED_MEDIA)
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    fake = FakeGraph()
+    with serving(fake):
+        try:
+            yield fake
+        finally:
+            fake.release.set()
+
+
+def graph_app(
+    graph: FakeGraph, sink: FakeSink, stats: ConnectorStats, token: str = TOKEN
+) -> Webhooks:
+    config = WebhooksConfig(meta_pages={IG: "globex"}, graph_url=graph.url, graph_timeout=0.5)
+    secrets = Secrets("app-secret", "verify-me", meta_page_token=token)
+    return Webhooks(config, frozenset({"globex"}), secrets, sink, stats)
+
+
+def test_a_comment_mention_gets_its_text_author_url_time_and_likes(
+    graph: FakeGraph, sink: FakeSink, stats: ConnectorStats, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = graph_app(graph, sink, stats)
+    with caplog.at_level(logging.DEBUG):
+        event = published(app, sink, delivery("instagram", IG, "mentions", IG_MENTION))
+    assert event == Event(
+        v=1,
+        id="17887498072083521",
+        platform="instagram",
+        brand="globex",
+        kind="mention",
+        time=datetime(2017, 5, 3, 16, 9, 8, tzinfo=UTC),
+        author=Author(id="bluebottle_fan", handle="bluebottle_fan"),
+        thread_id="17887498072083520",
+        text="@globex challenge? This is the best thing ever",
+        url="https://www.instagram.com/p/BZ6tV9AFUUz/",
+        metrics={"likes": 185},
+    )
+    (request,) = graph.requests
+    assert request == (
+        f"/v21.0/{IG}",
+        {
+            "fields": [f"mentioned_comment.comment_id(17887498072083521){{{COMMENT_FIELDS}}}"],
+            "access_token": [TOKEN],
+        },
+    )
+    assert stats.errors == {}
+    assert TOKEN not in caplog.text
+
+
+def test_a_caption_mention_gets_its_caption(
+    graph: FakeGraph, sink: FakeSink, stats: ConnectorStats
+) -> None:
+    app = graph_app(graph, sink, stats)
+    caption = {"media_id": "17887498072083520"}
+    event = published(app, sink, delivery("instagram", IG, "mentions", caption))
+    assert event == Event(
+        v=1,
+        id="17887498072083520",
+        platform="instagram",
+        brand="globex",
+        kind="mention",
+        time=datetime(2017, 5, 2, 9, 30, tzinfo=UTC),
+        author=Author(id="highlander", handle="highlander"),
+        thread_id="17887498072083520",
+        text="@globex There can be only one!",
+        url="https://www.instagram.com/p/BZ6tV9AFUUy/",
+        metrics={"likes": 12, "replies": 3},
+    )
+    ((path, query),) = graph.requests
+    assert path == f"/v21.0/{IG}"
+    assert query["fields"] == [f"mentioned_media.media_id(17887498072083520){{{MEDIA_FIELDS}}}"]
+
+
+GRAPH_ERROR = {"error": {"message": "(#10) Application does not have permission", "code": 10}}
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        "http_500",
+        "timeout",
+        "bad_json",
+        "no_mention",
+        "wrong_shape",
+        "bad_timestamp",
+        "token_echoed",
+    ],
+)
+def test_a_failed_lookup_publishes_the_mention_without_text_and_counts_it(
+    graph: FakeGraph,
+    sink: FakeSink,
+    stats: ConnectorStats,
+    caplog: pytest.LogCaptureFixture,
+    failure: str,
+) -> None:
+    answers = {
+        "http_500": (500, json.dumps(GRAPH_ERROR).encode()),
+        "bad_json": (200, b'{"mentioned_comment": {"text": "cut sh'),
+        "no_mention": (200, json.dumps({"id": IG}).encode()),
+        "wrong_shape": (200, json.dumps({"mentioned_comment": "a string"}).encode()),
+        "bad_timestamp": (
+            200,
+            json.dumps({"mentioned_comment": {"timestamp": "yesterday"}}).encode(),
+        ),
+        "token_echoed": (400, json.dumps({"error": {"message": f"bad token {TOKEN}"}}).encode()),
+    }
+    graph.answer = answers.get(failure)
+    graph.stall = failure == "timeout"
+    app = graph_app(graph, sink, stats)
+    with caplog.at_level(logging.DEBUG):
+        event = published(app, sink, delivery("instagram", IG, "mentions", IG_MENTION))
+    graph.release.set()
+    assert event == WITHOUT_TEXT
+    assert len(graph.requests) == 1  # one lookup per mention, no retry
+    assert stats.errors == {"graph": 1}
+    assert "published without its text" in caplog.text
+    assert TOKEN not in caplog.text
+    if failure == "http_500":
+        assert "HTTP 500" in caplog.text and "does not have permission" in caplog.text
+    if failure == "timeout":
+        assert "no answer within 0.5 s" in caplog.text
+
+
+def test_without_a_token_no_lookup_is_made_and_the_mention_has_no_text(
+    graph: FakeGraph, sink: FakeSink, stats: ConnectorStats
+) -> None:
+    app = graph_app(graph, sink, stats, token="")
+    event = published(app, sink, delivery("instagram", IG, "mentions", IG_MENTION))
+    assert event == WITHOUT_TEXT
+    assert graph.requests == []
+    assert stats.errors == {}
+    assert Secrets.from_env({"META_PAGE_ACCESS_TOKEN": TOKEN}).meta_page_token == TOKEN
+    names = ["META_APP_SECRET", "META_VERIFY_TOKEN", "SHOPIFY_WEBHOOK_SECRET"]
+    names += ["BRANDPULSE_WEBHOOK_SECRET", "META_PAGE_ACCESS_TOKEN"]
+    everything = {name: f"secret-{name}" for name in names}
+    shown = repr(Secrets.from_env(everything))
+    assert not any(value in shown for value in everything.values())
+
+
+def test_only_mentions_are_looked_up_and_other_events_of_the_delivery_stay_as_they_are(
+    graph: FakeGraph, sink: FakeSink, stats: ConnectorStats
+) -> None:
+    app = graph_app(graph, sink, stats)
+    changes = [
+        {"field": "comments", "value": IG_COMMENT},
+        {"field": "mentions", "value": {"media_id": "17887498072083520"}},
+    ]
+    entry = {"id": IG, "time": 1520622968, "changes": changes}
+    body = json.dumps({"object": "instagram", "entry": [entry]}).encode()
+    assert post_meta(app, body).status == 200
+    comment, mention = sink.events
+    assert comment.text == "This is an example." and comment.author == Author(
+        id="232323232", handle="test"
+    )
+    assert mention.text == "@globex There can be only one!"
+    assert len(graph.requests) == 1
