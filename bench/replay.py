@@ -1,40 +1,54 @@
 """Replay throughput: the analytics core over a JSON-lines file, against plain decoding.
 
-    python -m bench.replay [--events 1000000]
+    python -m bench.replay [--events 1000000] [--repeat 3]
 
-Writes a synthetic file once (cached under bench/results/), then times, in one run and on one
-core: decoding and validating every line (the floor any replay pays), and the full replay
-(sentiment, windows, spikes, care, output files). Reports events/s and the ratio.
+Writes two synthetic files once (cached under bench/results/): the synthetic stream as it is
+(social events plus about 13 % site visits and shop orders, which are cheap to process) and the
+same stream without the visits and orders (social events only). Then times, on one core and
+``--repeat`` times in turn (this machine's speed drifts by ±10 % within minutes, so the median
+of interleaved runs is what to quote): decoding and validating every line (the floor any replay
+pays), and the full replay (sentiment, windows, spikes, care, output files). Reports events/s
+(median, and the range over the runs) and the ratio to decoding in the same runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from brandpulse.config import load_config
-from brandpulse.contract import decode_event, encode_event
+from brandpulse.contract import COMMERCE_KIND, Event, decode_event, encode_event
 from brandpulse.replay import replay_file
 from brandpulse.sentiment import default_scorer
 from connectors.synthetic.generator import Plan, SyntheticStream
 
 RESULTS = Path(__file__).resolve().parent / "results"
+MIXES: dict[str, Callable[[Event], bool]] = {
+    "synthetic mix": lambda event: True,
+    "social events only": lambda event: event.platform not in COMMERCE_KIND,
+}
 
 
-def events_file(count: int) -> Path:
-    path = RESULTS / f"replay-{count}.jsonl"
+def events_file(count: int, mix: str = "synthetic mix") -> Path:
+    suffix = "" if mix == "synthetic mix" else "-social"
+    path = RESULTS / f"replay-{count}{suffix}.jsonl"
     if not path.exists():
         RESULTS.mkdir(exist_ok=True)
-        config = load_config()
-        plan = Plan.from_config(config, datetime(2026, 1, 5, tzinfo=UTC))
         with path.open("wb") as handle:
-            for event in itertools.islice(SyntheticStream(plan), count):
+            for event in itertools.islice(_stream(MIXES[mix]), count):
                 handle.write(encode_event(event) + b"\n")
     return path
+
+
+def _stream(keep: Callable[[Event], bool]) -> Iterator[Event]:
+    plan = Plan.from_config(load_config(), datetime(2026, 1, 5, tzinfo=UTC))
+    return filter(keep, SyntheticStream(plan))
 
 
 def decode_only(path: Path) -> float:
@@ -58,13 +72,24 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs (default: 3)")
     args = parser.parse_args()
-    path = events_file(args.events)
-    decode = decode_only(path)
-    replay = full_replay(path)
-    print(f"\n{'step (one core)':36} {'events/s':>12} {'x decode':>9}")
-    for name, seconds in (("decode + validate only", decode), ("brandpulse replay", replay)):
-        print(f"{name:36} {args.events / seconds:>12,.0f} {decode / seconds:>9.2f}")
+    paths = {mix: events_file(args.events, mix) for mix in MIXES}
+    seconds: dict[tuple[str, str], list[float]] = {}
+    for _ in range(args.repeat):
+        for mix, path in paths.items():
+            seconds.setdefault((mix, "decode"), []).append(decode_only(path))
+            seconds.setdefault((mix, "replay"), []).append(full_replay(path))
+    print(f"\n{'one core':38} {'events/s (median)':>17} {'range':>19} {'x decode':>9}")
+    for mix in MIXES:
+        decode = statistics.median(seconds[mix, "decode"])
+        for step in ("decode", "replay"):
+            runs = sorted(args.events / s for s in seconds[mix, step])
+            median = args.events / statistics.median(seconds[mix, step])
+            spread = f"{runs[0]:,.0f}-{runs[-1]:,.0f}"
+            name = f"{mix}: {'decode + validate' if step == 'decode' else 'brandpulse replay'}"
+            ratio = decode / statistics.median(seconds[mix, step])
+            print(f"{name:38} {median:>17,.0f} {spread:>19} {ratio:>9.2f}")
 
 
 if __name__ == "__main__":

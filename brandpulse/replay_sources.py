@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections import deque
 from collections.abc import Generator, Iterable, Iterator
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,8 @@ from brandpulse.replay import TimeRange
 from connectors.jsonl import Block, Line
 
 POLL_MS: Final = 500
+BUFFERED_MESSAGES: Final = 2000
+"""Messages read ahead per partition before it is paused (a message holds up to 500 events)."""
 STALL_SECONDS: Final = 30.0
 """Give up when Kafka returns nothing this long while a partition's range is not yet read."""
 
@@ -201,19 +204,74 @@ def _last_timestamp(consumer: Any, partitions: list[Any], ends: dict[Any, int]) 
 
 
 def _merged(bootstrap: str, topic: str, ranges: list[OffsetRange]) -> Iterator[ArchivedMessage]:
-    """The ranges' messages merged as ``iter_archive`` merges them, one consumer per partition."""
-    with ExitStack() as stack:
-        streams = [
-            _read(
-                stack.enter_context(_consumer(bootstrap)),
-                TopicPartition(topic, r.partition),
-                r.start,
-                r.stop,
-            )
-            for r in ranges
-            if r.start < r.stop
-        ]
+    """The ranges' messages merged as ``iter_archive`` merges them, through one consumer."""
+    with _consumer(bootstrap) as consumer:
+        reader = _SharedReader(consumer, topic, ranges)
+        streams = [reader.messages(partition) for partition in reader.partitions]
         yield from heapq.merge(*streams, key=lambda message: message.timestamp_ms)
+
+
+class _SharedReader:
+    """Every partition of a replay through one consumer (and one network thread, which on a
+    single core would otherwise take turns with the replay once per partition).
+
+    A poll brings records of whichever partitions Kafka answers for; the merge asks for one
+    partition at a time, so the others' records wait in their buffers, and a partition with
+    ``BUFFERED_MESSAGES`` waiting (or read to its stop) is paused, which bounds the memory.
+    """
+
+    def __init__(self, consumer: Any, topic: str, ranges: list[OffsetRange]) -> None:
+        self._consumer = consumer
+        self._stops = {
+            TopicPartition(topic, r.partition): r.stop for r in ranges if r.start < r.stop
+        }
+        self._buffers: dict[Any, deque[ArchivedMessage]] = {p: deque() for p in self._stops}
+        consumer.assign(list(self._stops))
+        for r in ranges:
+            if r.start < r.stop:
+                consumer.seek(TopicPartition(topic, r.partition), r.start)
+
+    @property
+    def partitions(self) -> list[Any]:
+        return list(self._stops)
+
+    def messages(self, partition: Any) -> Iterator[ArchivedMessage]:
+        """The partition's messages of the range, in offset order."""
+        buffer = self._buffers[partition]
+        heard = time.monotonic()
+        while True:
+            if buffer:
+                yield buffer.popleft()
+                continue
+            if self._consumer.position(partition) >= self._stops[partition]:
+                return
+            if self._poll(partition):
+                heard = time.monotonic()
+            elif time.monotonic() - heard > STALL_SECONDS:
+                raise BrandpulseError(
+                    f"Kafka sent nothing for {STALL_SECONDS:.0f} s while reading partition "
+                    f"{partition.partition} at offset {self._consumer.position(partition)} "
+                    f"(until {self._stops[partition]})"
+                )
+
+    def _poll(self, wanted: Any) -> bool:
+        """Fetch once; whether records of ``wanted`` came."""
+        self._consumer.resume(wanted)
+        try:
+            batches = self._consumer.poll(timeout_ms=POLL_MS)
+        except KafkaError as exc:
+            raise BrandpulseError(f"reading from Kafka failed: {exc}") from None
+        for partition, records in batches.items():
+            stop, buffer = self._stops[partition], self._buffers[partition]
+            buffer.extend(
+                ArchivedMessage(r.partition, r.offset, r.timestamp, r.key, r.value)
+                for r in records
+                if r.offset < stop
+            )
+            full = len(buffer) >= BUFFERED_MESSAGES
+            if full or self._consumer.position(partition) >= stop:
+                self._consumer.pause(partition)
+        return bool(self._buffers[wanted])
 
 
 def _read(consumer: Any, partition: Any, start: int, stop: int) -> Iterator[ArchivedMessage]:

@@ -14,9 +14,13 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from brandpulse import replay_sources
 from brandpulse.config import Config
 from brandpulse.contract import Event, encode_event
 from brandpulse.kafka_io import ensure_topics, make_producer
+from brandpulse.replay import TimeRange
 from connectors.synthetic.generator import Plan, SyntheticStream
 from tests.integration.harness import StackEnv, brandpulse, stack_env
 
@@ -126,6 +130,39 @@ def test_kafka_archive_and_file_replays_agree(isolated: StackEnv, tmp_path: Path
     corrupt = replay(isolated, tmp_path / "corrupt", "--from-archive", str(archive), *middle)
     assert corrupt.returncode == 1
     assert f"archive segment {segment} is corrupt" in corrupt.stderr
+
+
+def test_one_consumer_reads_every_partition_whatever_it_buffers(
+    isolated: StackEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partitions read ahead wait in buffers and are paused when full: with a buffer of one
+    message the replay reads the same messages, in the same merged order, as with a large one."""
+    config = isolated.config
+    start = recent_minute()
+    publish(config, synthetic(config, start, 5_000))
+    span = TimeRange(start, start + timedelta(minutes=30), timedelta(0))
+
+    def read(buffered: int) -> tuple[list[bytes], int]:
+        monkeypatch.setattr(replay_sources, "BUFFERED_MESSAGES", buffered)
+        source = replay_sources.kafka_source(config, span)
+        blocks = [block.data for _, block in source.blocks()]
+        return blocks, sum(r["messages"] for r in source.provenance()["read"])
+
+    blocks, messages = read(2000)
+    assert len(blocks) == messages == source_messages(config)
+    assert read(1) == (blocks, messages)
+
+
+def source_messages(config: Config) -> int:
+    """Messages on the raw topic, from its end offsets."""
+    from kafka import TopicPartition
+
+    from brandpulse.kafka_io import groupless_consumer
+
+    with groupless_consumer(config.bootstrap, "test-count") as consumer:
+        topic = config.kafka.raw_topic
+        partitions = [TopicPartition(topic, n) for n in consumer.partitions_for_topic(topic)]
+        return sum(consumer.end_offsets(partitions).values())
 
 
 def test_bad_ranges_are_refused_or_reported(isolated: StackEnv, tmp_path: Path) -> None:
