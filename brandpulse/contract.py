@@ -41,7 +41,8 @@ COMMERCE_KINDS: Final = frozenset(COMMERCE_KIND.values())
 BRAND_PATTERN: Final = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 LANGUAGE_PATTERN: Final = r"^[a-z]{2}$"
 BrandName = Annotated[str, msgspec.Meta(pattern=BRAND_PATTERN)]
-Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+MAX_ID_CHARS: Final = 256
+Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 Text = Annotated[str, msgspec.Meta(max_length=100_000)]
 EventTime = Annotated[datetime, msgspec.Meta(tz=True)]

@@ -15,7 +15,14 @@ from typing import Final
 import msgspec
 
 from connectors.bluesky.mapping import Profile
-from connectors.runtime import HTTP_FAILURES, SourceError, http_failure, rate_limit_wait, redact_url
+from connectors.runtime import (
+    HTTP_FAILURES,
+    SourceError,
+    http_failure,
+    rate_limit_wait,
+    read_body,
+    redact_url,
+)
 
 MAX_BODY_BYTES: Final = 1024 * 1024
 USER_AGENT: Final = "brandpulse-bluesky/0.1"
@@ -36,12 +43,10 @@ class AppView:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read(MAX_BODY_BYTES + 1)
+                body = read_body(response, where, MAX_BODY_BYTES)
                 wait = rate_limit_wait(response.headers, time.time())
         except HTTP_FAILURES as exc:
             raise http_failure(exc, where, self.timeout) from None
-        if len(body) > MAX_BODY_BYTES:
-            raise SourceError("too_large", f"{where}: answer larger than {MAX_BODY_BYTES} bytes")
         try:
             return msgspec.json.decode(body, type=Profile), wait
         except msgspec.DecodeError as exc:

@@ -15,7 +15,7 @@ from typing import Final
 
 from connectors.reddit.auth import Tokens
 from connectors.reddit.quota import Quota
-from connectors.runtime import HTTP_FAILURES, SourceError, http_failure, redact_url
+from connectors.runtime import HTTP_FAILURES, http_failure, read_body, redact_url
 
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 
@@ -54,16 +54,4 @@ class Api:
         )
         with urllib.request.urlopen(request, timeout=self._timeout) as response:
             self.quota.update(response.headers)
-            return _read_body(response, redact_url(url))
-
-
-def _read_body(response: http.client.HTTPResponse, where: str) -> bytes:
-    """The whole body; a connection closed before ``Content-Length`` bytes is a failure, not a
-    short body (``read(n)`` returns what arrived instead of raising)."""
-    body = response.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise SourceError("too_large", f"{where}: answer larger than {MAX_BODY_BYTES} bytes")
-    expected = response.headers.get("Content-Length", "")
-    if expected.isdigit() and len(body) < int(expected):
-        raise SourceError("connection", f"{where}: connection dropped after {len(body)} bytes")
-    return body
+            return read_body(response, redact_url(url), MAX_BODY_BYTES)

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Final
 
 from brandpulse.config import BrandConfig
-from brandpulse.contract import Author, Event
+from brandpulse.contract import MAX_ID_CHARS, Author, Event
 from connectors.rss.feed import Feed, Item
-from connectors.runtime.text import MAX_ID_CHARS, bounded_id, language_code
+from connectors.runtime.text import bounded_id, language_code
 
 MAX_TEXT_CHARS: Final = 100_000
 

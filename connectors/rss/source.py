@@ -26,6 +26,7 @@ from connectors.runtime import (
     SourceError,
     http_failure,
     rate_limit_wait,
+    read_body,
     redact_url,
 )
 
@@ -153,7 +154,7 @@ def fetch(url: str, cursor: Mapping[str, str], config: RssConfig) -> Fetched:
         with urllib.request.urlopen(request, timeout=config.timeout) as response:
             return Fetched(
                 response.status,
-                _read_body(response),
+                read_body(response, redact_url(url), MAX_FEED_BYTES),
                 _cursor(response.headers),
                 rate_limit_wait(response.headers, time.time()),
             )
@@ -163,21 +164,6 @@ def fetch(url: str, cursor: Mapping[str, str], config: RssConfig) -> Fetched:
         raise http_failure(exc, redact_url(url), config.timeout) from None
     except HTTP_FAILURES as exc:
         raise http_failure(exc, redact_url(url), config.timeout) from None
-
-
-def _read_body(response: http.client.HTTPResponse) -> bytes:
-    """The whole body, or a ``SourceError`` if it is too large or the connection dropped early
-    (``read(n)`` returns a short body instead of raising when the server hangs up)."""
-    chunks, size = [], 0
-    while chunk := response.read(min(1 << 16, MAX_FEED_BYTES + 1 - size)):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_FEED_BYTES:
-            raise SourceError("too_large", f"feed larger than {MAX_FEED_BYTES} bytes")
-    expected = response.headers.get("Content-Length", "")
-    if expected.isdigit() and size < int(expected):
-        raise SourceError("connection", f"connection dropped after {size} of {expected} bytes")
-    return b"".join(chunks)
 
 
 def _cursor(headers: http.client.HTTPMessage) -> dict[str, str]:

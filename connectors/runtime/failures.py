@@ -40,12 +40,24 @@ def http_failure(exc: BaseException, where: str, timeout: float) -> SourceError:
 
 
 def read_body(response: http.client.HTTPResponse, where: str, limit: int) -> bytes:
-    """The body of ``response``, at most ``limit`` bytes: a read that fails is a ``connection``
-    error, a larger body ``too_large``."""
+    """The whole body of ``response``, at most ``limit`` bytes.
+
+    ``read(n)`` returns a short body instead of raising when the server hangs up, so a body
+    shorter than its ``Content-Length`` is a dropped ``connection``; a read that stalls past the
+    socket timeout is a ``timeout``, another failed read a ``connection``, a larger body
+    ``too_large``.
+    """
     try:
         body = response.read(limit + 1)
+    except TimeoutError:
+        raise SourceError("timeout", f"{where}: the answer stalled") from None
     except HTTP_FAILURES as exc:
         raise SourceError("connection", f"{where}: reading the answer failed: {exc!r}") from None
     if len(body) > limit:
         raise SourceError("too_large", f"{where}: answer larger than {limit} bytes")
+    expected = response.headers.get("Content-Length", "")
+    if expected.isdigit() and len(body) < int(expected):
+        raise SourceError(
+            "connection", f"{where}: connection dropped after {len(body)} of {expected} bytes"
+        )
     return body

@@ -13,9 +13,9 @@ import re
 from html.parser import HTMLParser
 from typing import Final
 
+from brandpulse.contract import MAX_ID_CHARS
+
 _SPACE: Final = re.compile(r"\s+")
-MAX_ID_CHARS: Final = 256
-"""The contract's limit on an identifier."""
 
 
 class _TextOnly(HTMLParser):

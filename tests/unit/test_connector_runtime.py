@@ -23,8 +23,10 @@ from connectors.runtime import (
     Poll,
     Runner,
     SeenIds,
+    SourceError,
     event_key,
     rate_limit_wait,
+    read_body,
     redact_url,
     require_env,
     retry_after,
@@ -121,6 +123,37 @@ class Headers(dict[str, str]):
 
     def get(self, name: str, /) -> str | None:  # type: ignore[override]
         return next((v for k, v in self.items() if k.lower() == name.lower()), None)
+
+
+class Response:
+    """What ``read_body`` uses of an ``http.client.HTTPResponse``."""
+
+    def __init__(self, body: bytes, length: int | None = None, fail: Exception | None = None):
+        self.body, self.fail = body, fail
+        self.headers = {} if length is None else {"Content-Length": str(length)}
+
+    def read(self, size: int) -> bytes:
+        if self.fail is not None:
+            raise self.fail
+        return self.body[:size]
+
+
+@pytest.mark.parametrize(
+    ("response", "kind", "message"),
+    [
+        (Response(b"x" * 11), "too_large", "feed: answer larger than 10 bytes"),
+        (Response(b"abc", length=8), "connection", "feed: connection dropped after 3 of 8 bytes"),
+        (Response(b"", fail=TimeoutError()), "timeout", "feed: the answer stalled"),
+        (Response(b"", fail=ConnectionResetError()), "connection", "feed: reading the answer"),
+    ],
+)
+def test_a_body_that_is_too_large_cut_short_or_stalled_is_a_source_error(
+    response: Response, kind: str, message: str
+) -> None:
+    with pytest.raises(SourceError) as caught:
+        read_body(response, "feed", 10)  # type: ignore[arg-type]  # duck-typed response
+    assert caught.value.kind == kind and caught.value.detail.startswith(message)
+    assert read_body(Response(b"abc", length=3), "feed", 10) == b"abc"  # type: ignore[arg-type]
 
 
 def test_require_env_names_the_missing_variable_and_never_a_value() -> None:
