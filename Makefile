@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # grafana-client brings urllib3-future, which would otherwise replace urllib3 for every library.
 export URLLIB3_NO_OVERRIDE := true
+# rustup puts cargo here; the native sentiment scorer (native/) is built with it.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: run test lint pytest setup system-deps bench stack-down clean help
 
@@ -19,10 +21,13 @@ test: setup  ## lint, type-check and run every test (starts its own stack on fre
 	$(MAKE) lint
 	$(BIN)/pytest
 
-lint:  ## ruff and mypy
+lint:  ## ruff and mypy; rustfmt and clippy on native/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@if command -v cargo >/dev/null; then \
+	  cd native && cargo fmt --check && cargo clippy --quiet --release -- -D warnings; \
+	else echo "no cargo: native/ not linted" >&2; fi
 
 bench: setup  ## throughput and latency benchmarks on the local stack (see bench/README.md)
 	$(BIN)/brandpulse stack up
@@ -33,10 +38,11 @@ stack-down:  ## stop the local stack
 
 setup: $(VENV)/.installed system-deps
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml native/Cargo.toml native/Cargo.lock $(wildcard native/src/*.rs)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@scripts/install-native $(BIN)/pip
 	touch $@
 
 system-deps:

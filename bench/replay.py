@@ -7,7 +7,8 @@ Writes two synthetic files once (cached under bench/results/): the synthetic str
 same stream without the visits and orders (social events only). Then times, on one core and
 ``--repeat`` times in turn (this machine's speed drifts by ±10 % within minutes, so the median
 of interleaved runs is what to quote): decoding and validating every line (the floor any replay
-pays), and the full replay (sentiment, windows, spikes, care, output files). Reports events/s
+pays), and the full replay (sentiment, windows, spikes, care, output files), with the default
+scorer (Rust, when brandpulse-native is installed) and with the Python scorer. Reports events/s
 (median, and the range over the runs) and the ratio to decoding in the same runs.
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 from brandpulse.config import load_config
 from brandpulse.contract import COMMERCE_KIND, Event, decode_event, encode_event
 from brandpulse.replay import replay_file
-from brandpulse.sentiment import default_scorer
+from brandpulse.sentiment import Scorer, default_scorer, python_scorer
 from connectors.synthetic.generator import Plan, SyntheticStream
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -59,11 +60,18 @@ def decode_only(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def full_replay(path: Path) -> float:
+STEPS: dict[str, str] = {
+    "decode": "decode + validate",
+    "replay": "brandpulse replay",
+    "python": "replay, Python scorer",
+}
+
+
+def full_replay(path: Path, scorer: Scorer) -> float:
     config = load_config()
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        replay_file(config, path, Path(folder), default_scorer())
+        replay_file(config, path, Path(folder), scorer)
         return time.perf_counter() - started
 
 
@@ -79,15 +87,17 @@ def main() -> None:
     for _ in range(args.repeat):
         for mix, path in paths.items():
             seconds.setdefault((mix, "decode"), []).append(decode_only(path))
-            seconds.setdefault((mix, "replay"), []).append(full_replay(path))
+            seconds.setdefault((mix, "replay"), []).append(full_replay(path, default_scorer()))
+            seconds.setdefault((mix, "python"), []).append(full_replay(path, python_scorer()))
+    print(f"default scorer: {type(default_scorer()).__name__}")
     print(f"\n{'one core':38} {'events/s (median)':>17} {'range':>19} {'x decode':>9}")
     for mix in MIXES:
         decode = statistics.median(seconds[mix, "decode"])
-        for step in ("decode", "replay"):
+        for step, title in STEPS.items():
             runs = sorted(args.events / s for s in seconds[mix, step])
             median = args.events / statistics.median(seconds[mix, step])
             spread = f"{runs[0]:,.0f}-{runs[-1]:,.0f}"
-            name = f"{mix}: {'decode + validate' if step == 'decode' else 'brandpulse replay'}"
+            name = f"{mix}: {title}"
             ratio = decode / statistics.median(seconds[mix, step])
             print(f"{name:38} {median:>17,.0f} {spread:>19} {ratio:>9.2f}")
 

@@ -20,7 +20,7 @@ _UMLAUT_WEIGHT: Final = 2
 
 def guess_language(words: list[str], lowered: str) -> str:
     """ "de" if the tokens and the text (both lower-cased) look German, else "en"."""
-    german = sum(filter(None, map(_cues().get, words)))  # +1 per German cue, -1 per English one
+    german = sum(filter(None, map(cues().get, words)))  # +1 per German cue, -1 per English one
     if "ä" in lowered or "ö" in lowered or "ü" in lowered or "ß" in lowered:
         german += _UMLAUT_WEIGHT
     return "de" if german > 0 else "en"
@@ -33,7 +33,7 @@ def detect_language(text: str) -> str:
 
 
 @cache
-def _cues() -> dict[str, int]:
+def cues() -> dict[str, int]:
     """Each language's cue words and the words only its lexicon has: German +1, English -1."""
     english, german = load_rules("en"), load_rules("de")
     english_words, german_words = _sentiment_words(english), _sentiment_words(german)

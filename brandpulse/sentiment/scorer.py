@@ -91,8 +91,8 @@ class LexiconScorer:
 
 
 @cache
-def default_scorer() -> LexiconScorer:
-    """The lexicon scorer for English and German, built once per process."""
+def python_scorer() -> LexiconScorer:
+    """The lexicon scorer for English and German in Python, built once per process."""
     return LexiconScorer({lang: load_rules(lang) for lang in SUPPORTED})
 
 
