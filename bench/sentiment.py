@@ -42,7 +42,7 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
-from brandpulse.sentiment import LABELS, default_scorer, label_for
+from brandpulse.sentiment import LABELS, default_scorer, label_for, python_scorer
 
 DATA = Path(__file__).resolve().parent / "data"
 VADER_NEUTRAL = 0.05
@@ -206,21 +206,27 @@ def vader_label(score: float) -> str:
 
 
 def speed_report(items: Sequence[Item], rounds: int) -> str:
-    scorer = default_scorer()
+    scorer, python = default_scorer(), python_scorer()
     vader = SentimentIntensityAnalyzer()
     repeat = -(-SPEED_MIN_TEXTS // len(items))  # small sets are repeated: short rounds are noise
     texts = [item.text for item in items] * repeat
     pairs = [(item.text, item.lang) for item in items] * repeat
     ours = best_rate(lambda: [scorer.score(text, lang) for text, lang in pairs], len(texts), rounds)
     detected = best_rate(lambda: [scorer.score(text) for text in texts], len(texts), rounds)
+    in_python = best_rate(
+        lambda: [python.score(text, lang) for text, lang in pairs], len(texts), rounds
+    )
     theirs = best_rate(lambda: [vader.polarity_scores(text) for text in texts], len(texts), rounds)
     mean_length = statistics.fmean(len(text) for text in texts)
     return "\n".join([
         f"speed on {len(texts):,} texts (mean {mean_length:.0f} characters), best of {rounds}:",
-        f"  brandpulse, lang given    {ours:>10,.0f} texts/s  {1e6 / ours:6.1f} µs/text",
-        f"  brandpulse, lang detected {detected:>10,.0f} texts/s  {1e6 / detected:6.1f} µs/text",
+        f"  brandpulse ({type(scorer).__name__}), lang given",
+        f"                            {ours:>10,.0f} texts/s  {1e6 / ours:6.1f} µs/text",
+        f"  same, lang detected       {detected:>10,.0f} texts/s  {1e6 / detected:6.1f} µs/text",
+        f"  Python scorer, lang given {in_python:>10,.0f} texts/s  {1e6 / in_python:6.1f} µs/text",
         f"  VADER                     {theirs:>10,.0f} texts/s  {1e6 / theirs:6.1f} µs/text",
-        f"  ratio brandpulse / VADER  {ours / theirs:10.1f} (detected: {detected / theirs:.1f})",
+        f"  ratio brandpulse / VADER  {ours / theirs:10.1f} (detected: {detected / theirs:.1f};"
+        f" Python scorer: {in_python / theirs:.1f})",
     ])  # fmt: skip
 
 
