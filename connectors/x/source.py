@@ -54,6 +54,9 @@ POST_PARAMS: Final = (
     ("user.fields", "username,public_metrics"),
 )
 """What the stream and the search return per post: every field the mapping reads."""
+SEARCH_WINDOW: Final = 7 * 86400.0 - 60.0
+"""Recent search reaches back seven days and answers 400 to an older ``since_id``; a minute's
+margin keeps a cursor at the edge from crossing it while the request travels."""
 STREAM_TICK: Final = 0.25
 """Seconds between looks at the stream's queue: the latency the stream adds."""
 ONCE_ATTEMPTS: Final = 5
@@ -260,11 +263,22 @@ class XSource:
 
     def _since(self, cursor: str | None) -> str | None:
         """Where a rule's search stops: a little before its cursor, or (without one) the
-        ``first_lookback``; None: only the newest page."""
+        ``first_lookback``; None: only the newest page. Never beyond recent search's reach:
+        after a week down, what is older is out of reach, and asking for it fails for good."""
+        oldest = id_at(time.time() - SEARCH_WINDOW)
         if cursor:
-            return id_before(cursor, self._config.catchup_overlap)
+            since = id_before(cursor, self._config.catchup_overlap)
+            if int(since) >= int(oldest):
+                return since
+            log.warning(
+                "cursor %s is older than recent search reaches (7 days): posts between it and "
+                "%s cannot be fetched; searching from there",
+                cursor,
+                datetime.fromtimestamp(time.time() - SEARCH_WINDOW, UTC).isoformat(),
+            )
+            return oldest
         if self._config.first_lookback > 0:
-            return id_at(time.time() - self._config.first_lookback)
+            return newer_id(id_at(time.time() - self._config.first_lookback), oldest)
         return None
 
     def _page(self, rule: Rule, search: Search) -> tuple[SearchPage, float | None]:

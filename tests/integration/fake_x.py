@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 
@@ -154,6 +154,13 @@ class FakeX:
             return 400, _problem("Invalid Request", "One or more parameters are invalid.")
         limit = int(query.get("max_results", ["10"])[0])
         since = int(query.get("since_id", ["0"])[0])
+        week_ago = datetime.now(UTC) - timedelta(days=7)
+        if since and since < (int(week_ago.timestamp() * 1000) - TWITTER_EPOCH_MS) << 22:
+            return 400, _problem(
+                "Invalid Request",
+                f"Invalid 'since_id':'{since}'. 'since_id' must be a tweet id created after "
+                f"{x_time(week_ago)}.",
+            )
         start = int(query.get("next_token", ["0"])[0])
         with self.changed:
             found = [p for p, tags in self.posts if tag in tags and int(p["data"]["id"]) > since]

@@ -6,6 +6,7 @@ reached it)."""
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -262,6 +263,14 @@ def test_x_rate_limit_reset_is_a_unix_time_waited_for_when_the_quota_is_spent() 
     assert x_rate_limit_wait({"x-rate-limit-reset": str(int(now) - 5)}, now, limited=True) == 0
 
 
+BASE = int(id_at(time.time()))
+
+
+def sid(n: int) -> str:
+    """A post id of about now (a cursor older than a week would be moved into the week)."""
+    return str(BASE + n)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -307,43 +316,62 @@ def live_source(
     return source, api, clock
 
 
+def test_a_cursor_older_than_recent_search_reaches_is_moved_into_its_week(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """X answers 400 to a ``since_id`` over seven days old, every time: searching from there
+    would fail for good after a week's outage. The search starts inside the week instead."""
+    rules = {"data": [{"id": "9", "value": "acme", "tag": "acme"}], "meta": {"result_count": 1}}
+    source, api, _ = live_source(monkeypatch, [rules, page(), page()])
+    stale = id_at(time.time() - 8 * 86400)
+    fresh = id_at(time.time() - 3600)
+    started = time.time()
+    source.poll({"rule/acme": {"since_id": stale}})
+    since = int(api.calls[-1][2]["since_id"])
+    assert int(id_at(started - 7 * 86400)) < since <= int(id_at(time.time() - 7 * 86400 + 60))
+    assert "older than recent search reaches" in caplog.text
+    source, api, _ = live_source(monkeypatch, [rules, page()])
+    source.poll({"rule/acme": {"since_id": fresh}})
+    assert api.calls[-1][2]["since_id"] == fresh, "a cursor inside the week is kept"
+
+
 def test_stream_lines_count_only_after_a_round_that_began_with_the_connection_open(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rules = {"data": [{"id": "9", "value": "acme", "tag": "acme"}], "meta": {"result_count": 1}}
-    source, api, clock = live_source(monkeypatch, [rules, page("100"), page("101", "100")])
+    source, api, clock = live_source(monkeypatch, [rules, page(sid(100)), page(sid(101), sid(100))])
     first = source.poll({})
-    assert [e.id for e in first.events] == ["100"] and first.cursors == {
-        "rule/acme": {"since_id": "100"}
+    assert [e.id for e in first.events] == [sid(100)] and first.cursors == {
+        "rule/acme": {"since_id": sid(100)}
     }
     stream = source.stream
     assert isinstance(stream, QuietStream) and source.live is None, "no connection yet"
     clock.now += 1
     stream.connection = Connection(1, clock.now)
-    stream.lines.append((1, line("101")))
+    stream.lines.append((1, line(sid(101))))
     second = source.poll(first.cursors)
-    assert [e.id for e in second.events] == ["100", "101"], "a new round, then live"
-    assert api.calls[-1][2]["since_id"] == "100" and source.live == 1
-    assert [e.id for e in source.poll(second.cursors).events] == ["101"], "the line, drained"
-    stream.lines.append((1, line("102")))
+    assert [e.id for e in second.events] == [sid(100), sid(101)], "a new round, then live"
+    assert api.calls[-1][2]["since_id"] == sid(100) and source.live == 1
+    assert [e.id for e in source.poll(second.cursors).events] == [sid(101)], "the line, drained"
+    stream.lines.append((1, line(sid(102))))
     stream.connection = None
     api.answers.append(page())
     dropped = source.poll(second.cursors)
-    assert [e.id for e in dropped.events] == ["102"] and source.live is None
-    assert dropped.cursors == {"rule/acme": {"since_id": "102"}}, "a search cannot move it back"
-    assert api.calls[-1][2]["since_id"] == "101", "the drop is caught up at once"
+    assert [e.id for e in dropped.events] == [sid(102)] and source.live is None
+    assert dropped.cursors == {"rule/acme": {"since_id": sid(102)}}, "a search cannot move it back"
+    assert api.calls[-1][2]["since_id"] == sid(101), "the drop is caught up at once"
 
 
 def test_a_rules_cursor_moves_only_once_its_search_reached_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     answers = [{"meta": {"result_count": 0}}, {"meta": {"summary": {"created": 1}}}]
-    answers += [page("300", "299", next_token="p2"), page("298"), page()]
+    answers += [page(sid(300), sid(299), next_token="p2"), page(sid(298)), page()]
     source, api, _ = live_source(monkeypatch, answers, search_max_pages=1)
-    cursors = {"rule/acme": {"since_id": "200"}}
+    cursors = {"rule/acme": {"since_id": sid(200)}}
     first = source.poll(cursors)
-    assert [e.id for e in first.events] == ["299", "300"] and first.cursors == {}
+    assert [e.id for e in first.events] == [sid(299), sid(300)] and first.cursors == {}
     second = source.poll(cursors)
-    assert api.calls[-1][2]["next_token"] == "p2" and api.calls[-1][2]["since_id"] == "200"
-    assert [e.id for e in second.events] == ["298"]
-    assert second.cursors == {"rule/acme": {"since_id": "300"}}
+    assert api.calls[-1][2]["next_token"] == "p2" and api.calls[-1][2]["since_id"] == sid(200)
+    assert [e.id for e in second.events] == [sid(298)]
+    assert second.cursors == {"rule/acme": {"since_id": sid(300)}}
