@@ -112,7 +112,12 @@ class AnalyticsCollector(Collector):
             name, state = brand.brand.name, brand.state
             for platform, histogram in sorted(state.first_response.items()):
                 response.add_metric([name, platform], histogram_buckets(histogram), histogram.sum)
-            for platform, (count, since, _) in sorted(state.response.waiting().items()):
+            open_items = {
+                platform: summary
+                for tracked in state.platforms.values()
+                for platform, summary in tracked.response.waiting().items()
+            }
+            for platform, (count, since, _) in sorted(open_items.items()):
                 waiting.add_metric([name, platform], count)
                 oldest.add_metric([name, platform], since)
             # Zero where items were answered but none breached: a counter exists from the start.
@@ -151,7 +156,7 @@ class AnalyticsCollector(Collector):
                 active.add_metric([name, alert.platform, alert.signal, alert.severity], 1)
             for platform, count in sorted(state.late.items()):
                 late.add_metric([name, platform], count)
-            _add(watermark, [name], state.reorder.watermark)
+            _add(watermark, [name], brand.watermark())
             competitors = brand.brand.competitors
             for competitor in sorted({name, *competitors}) if competitors else ():
                 rivals.add_metric([name, competitor], 1)

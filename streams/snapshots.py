@@ -19,9 +19,10 @@ from brandpulse.analytics.engine import BrandSnapshot
 from brandpulse.durable import replace_atomically
 from brandpulse.ingest import Ingestor, IngestStats
 
-SNAPSHOT_FORMAT: Final = 2
+SNAPSHOT_FORMAT: Final = 3
 """Bumped whenever the state's layout changes meaning: a worker ignores other formats.
-2: minute buckets gained orders and visits."""
+2: minute buckets gained orders and visits. 3: a reorder buffer, watermark and care tracker
+per platform, and an ``all`` series of its own."""
 
 
 class PartitionSnapshot(msgspec.Struct):

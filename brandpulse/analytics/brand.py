@@ -2,9 +2,15 @@
 
 A brand's events live in one Kafka partition (they are keyed by brand), so one brand is always
 handled by one worker, and this object is the unit of state, of snapshots and of replay.
-Events pass through the reorder buffer; once the watermark passes them they are applied in
-event-time order, and every minute the watermark leaves behind is closed: windows move on,
-window records are emitted, spike detectors see the minute's counts, and SLA clocks run out.
+
+Each platform of the brand keeps its own clock: its events pass through its own reorder buffer,
+and its watermark is its newest event time minus the allowed lateness. Once a platform's
+watermark passes its events they are applied in event-time order, and every minute it leaves
+behind is closed for that platform: its windows move on, its window records are emitted, its
+spike detectors see the minute's counts, and its SLA clocks run out. The brand's figures over
+all platforms (``all``) move with the slowest platform that is still active (heard from within
+``idle_after`` of the brand's newest event): an ``all`` minute closes once every active
+platform's watermark has passed it, and platforms that fell silent are then brought along.
 """
 
 from __future__ import annotations
@@ -55,14 +61,30 @@ class Output:
     late: int = 0
 
 
-class BrandState(msgspec.Struct):
-    """All of a brand's state that is not a spike detector; snapshotted as it is."""
+class PlatformState(msgspec.Struct):
+    """One platform of a brand: its clock (reorder buffer), its series and its care items.
+
+    ``closed_minute`` is the platform's last closed minute. First-response items are tracked
+    per platform, their clocks running with the platform's own watermark (and, while it is
+    silent, with the brand's ``all`` one): a platform's SLA alerts then depend on its own
+    events only, however they interleave with other platforms'.
+    """
 
     reorder: ReorderBuffer
     response: ResponseTracker
-    evidence: EvidenceLog
-    series: dict[str, SeriesWindows] = msgspec.field(default_factory=dict)
+    series: SeriesWindows = msgspec.field(default_factory=SeriesWindows)
     closed_minute: int | None = None
+
+
+class BrandState(msgspec.Struct):
+    """All of a brand's state that is not a spike detector; snapshotted as it is."""
+
+    evidence: EvidenceLog
+    platforms: dict[str, PlatformState] = msgspec.field(default_factory=dict)
+    total: SeriesWindows = msgspec.field(default_factory=SeriesWindows)
+    """The ``all`` series, fed with the sums of the platforms' buckets as ``all`` closes."""
+    closed_minute: int | None = None
+    """The last minute closed for ``all`` (None: none yet)."""
     late: dict[str, int] = msgspec.field(default_factory=dict)
     first_response: dict[str, Histogram] = msgspec.field(default_factory=dict)
     breaches: dict[str, int] = msgspec.field(default_factory=dict)
@@ -70,20 +92,43 @@ class BrandState(msgspec.Struct):
 
 
 class _Lane:
-    """What ``_apply`` needs to know of one platform, found with one lookup: the series, the
-    brand's handles there (None: no accounts), and the bucket of the minute being filled.
+    """What ``process`` and ``_apply`` need of one platform, found with one lookup: its state,
+    reorder buffer, series and care tracker, the brand's handles there (None: no accounts),
+    the bucket of the minute being filled, and the watermarks at which work is due.
 
     Not state: made again from it after a restore. The bucket is kept from one event to the
     next until a minute closes, closing being the only time buckets are dropped.
     """
 
-    __slots__ = ("bucket", "handles", "minute", "series")
+    __slots__ = (
+        "all_check",
+        "bucket",
+        "handles",
+        "minute",
+        "next_check",
+        "own_due",
+        "platform",
+        "reorder",
+        "response",
+        "series",
+        "state",
+    )
 
-    def __init__(self, series: SeriesWindows, handles: set[str] | None) -> None:
-        self.series = series
+    def __init__(self, platform: str, state: PlatformState, handles: set[str] | None) -> None:
+        self.platform = platform
+        self.state = state
+        self.reorder = state.reorder
+        self.response = state.response
+        self.series = state.series
         self.handles = handles
         self.minute: int | None = None
         self.bucket: list[int] = []
+        self.own_due = -math.inf
+        """The platform's watermark at which one of its minutes closes or an SLA clock runs."""
+        self.all_check = -math.inf
+        """The platform's watermark at which ``all`` may move on (see ``_advance_all``)."""
+        self.next_check = -math.inf
+        """The smaller of the two: one comparison per event."""
 
 
 class BrandAnalytics:
@@ -104,39 +149,54 @@ class BrandAnalytics:
             platform: {h.lower().lstrip("@") for h in handles}
             for platform, handles in brand.accounts.items()
         }
-        self.state = state or BrandState(
-            reorder=ReorderBuffer(settings.allowed_lateness),
-            response=ResponseTracker(settings.sla_seconds, settings.max_open_seconds),
-            evidence=EvidenceLog(settings.evidence_items),
-        )
+        self.state = state or BrandState(evidence=EvidenceLog(settings.evidence_items))
         self.latest: dict[tuple[str, str], WindowRecord] = {}
         """The newest record per (platform, window), for the metrics exporter."""
-        self._next_check = -math.inf
-        """Watermark at which time-driven work (a minute to close, an SLA to run out) is due."""
         self._lanes: dict[str, _Lane] = {}
-        self._reorder = self.state.reorder
+        self._floor = self._all_floor()
+        """Events before this are late on every platform: their ``all`` minute is closed."""
 
     # -- events in ----------------------------------------------------------------------------
 
     def process(self, event: Event, out: Output) -> None:
-        reorder = self._reorder
-        released = reorder.admit(event, (event.time - EPOCH).total_seconds())
+        when = (event.time - EPOCH).total_seconds()
+        lane = self._lanes.get(event.platform)
+        if lane is None:
+            lane = self._new_lane(event.platform, when)
+        if when < self._floor:
+            self._late(event, out)
+            return
+        reorder = lane.reorder
+        released = reorder.admit(event, when)
         if released is None:
             self._late(event, out)
             return
-        for when, ready in released:
-            self._apply(when, ready, out)
+        for at, ready in released:
+            self._apply(lane, at, ready, out)
         watermark = reorder.newest - reorder.lateness  # type: ignore[operator]  # set by admit
-        if watermark >= self._next_check:
-            self._advance(watermark, out)
+        if watermark >= lane.next_check:
+            self._advance(lane, watermark, out)
 
     def drain(self, out: Output) -> None:
-        """At the end of a finite input: apply what is held and close every minute with events."""
-        state = self.state
-        for when, ready in state.reorder.drain():
-            self._apply(when, ready, out)
-        if state.reorder.newest is not None:
-            self._advance(state.reorder.newest + MINUTE, out)
+        """At the end of a finite input: apply what is held and close every minute with events,
+        on every platform (up to the brand's newest minute) and for ``all``."""
+        platforms = self.state.platforms
+        newest: float | None = None
+        for platform in sorted(platforms):
+            lane = self._lane(platform)
+            for when, ready in lane.reorder.drain():
+                self._apply(lane, when, ready, out)
+            seen = lane.reorder.newest
+            if seen is not None and (newest is None or seen > newest):
+                newest = seen
+        if newest is None:
+            return
+        final = newest + MINUTE
+        for platform in sorted(platforms):
+            self._advance_platform(self._lane(platform), final, out)
+        self._close_all_through(math.floor(final) // MINUTE - 1, out)
+        for lane in self._lanes.values():
+            lane.all_check = lane.next_check = -math.inf
 
     def is_brand(self, event: Event) -> bool:
         """Whether the brand itself did ``event``: flagged so, or one of its handles (a post
@@ -149,12 +209,23 @@ class BrandAnalytics:
         handles = self.handles.get(event.platform)
         return handles is not None and (author.handle or "").lower().lstrip("@") in handles
 
+    def watermark(self) -> float | None:
+        """Event time up to which the brand's ``all`` figures are complete: the slowest active
+        platform's watermark, or the end of the last closed ``all`` minute if that is later."""
+        marks = self._watermarks()
+        if not marks:
+            return None
+        top = max(marks.values())
+        idle_after = self.settings.idle_after
+        slowest = min(w for w in marks.values() if w + idle_after >= top)
+        return max(slowest, self._floor)
+
     def _late(self, event: Event, out: Output) -> None:
         late = self.state.late
         late[event.platform] = late.get(event.platform, 0) + 1
         out.late += 1
 
-    def _apply(self, when: float, event: Event, out: Output) -> None:
+    def _apply(self, lane: _Lane, when: float, event: Event, out: Output) -> None:
         """Count ``event`` in its minute, score the public's texts, and track answers.
 
         This runs for every event, so it reads each field once and calls out only for what
@@ -162,10 +233,7 @@ class BrandAnalytics:
         platform has brand accounts and the author is not flagged as the brand).
         """
         minute = math.floor(when) // MINUTE  # int(when // MINUTE), without a float modulo
-        platform, kind = event.platform, event.kind
-        lane = self._lanes.get(platform)
-        if lane is None:
-            lane = self._new_lane(platform, minute)
+        kind = event.kind
         if kind == "follower_count":
             lane.series.record_followers(minute, event.metrics["followers"])
             return
@@ -183,7 +251,7 @@ class BrandAnalytics:
             author.is_brand
             or (handles is not None and (author.handle or "").lower().lstrip("@") in handles)
         ):
-            if kind in ANSWER_KINDS and (answered := self.state.response.answer(event, when)):
+            if kind in ANSWER_KINDS and (answered := lane.response.answer(event, when)):
                 self._record_answers(answered, out)
             return
         if kind == "mention":
@@ -192,17 +260,16 @@ class BrandAnalytics:
             bucket[signals.INTERACTIONS] += 1
         text = event.text
         if text and kind in signals.VOICE_KINDS:
-            self._apply_voice(when, minute, event, text, bucket)
+            self._apply_voice(lane, when, minute, event, text)
 
-    def _apply_voice(
-        self, when: float, minute: int, event: Event, text: str, bucket: list[int]
-    ) -> None:
+    def _apply_voice(self, lane: _Lane, when: float, minute: int, event: Event, text: str) -> None:
         """A text of the public's: its sentiment, its evidence, and the answer it may need.
 
         Sentiment counts are integers (scores in units of ``1 / SCORE_SCALE``), so totals do
         not depend on the order events are added in.
         """
         score, label = self._score(text, event.lang)
+        bucket = lane.bucket
         mention = event.kind == "mention"
         if mention and label == "negative":
             bucket[signals.NEGATIVE_MENTIONS] += 1
@@ -211,24 +278,42 @@ class BrandAnalytics:
         if mention:
             self.state.evidence.offer(minute, event, score)
         if label == "negative" or "?" in text:
-            deadline = self.state.response.ask(event, when)
+            deadline = lane.response.ask(event, when)
             if deadline is not None:
-                self._next_check = min(self._next_check, deadline)
+                lane.own_due = min(lane.own_due, deadline)
+                lane.next_check = min(lane.next_check, deadline)
 
-    def _new_lane(self, platform: str, minute: int) -> _Lane:
+    def _new_lane(self, platform: str, when: float) -> _Lane:
         """The lane of a platform's first event since this object was made (or restored).
 
-        The platform's series is made on its first event ever; the very first event also
-        starts the clock of minutes to close (the minute before it counts as closed).
+        The platform's state is made on its first event ever, which also starts its clock of
+        minutes to close (the minute before it counts as closed, or the last ``all`` minute
+        closed if that is later). A new lane checks everything on its first event.
         """
         state = self.state
-        if state.closed_minute is None:
-            state.closed_minute = minute - 1
-            self._next_check = min(self._next_check, self._due())
-        series = state.series.get(platform)
-        if series is None:
-            series = state.series[platform] = SeriesWindows()
-        lane = self._lanes[platform] = _Lane(series, self.handles.get(platform) or None)
+        if platform not in state.platforms:
+            closed = math.floor(when) // MINUTE - 1
+            if state.closed_minute is None or (
+                state.total.closed is None and closed < state.closed_minute
+            ):
+                state.closed_minute = closed  # ``all`` starts with the earliest platform
+            else:
+                closed = max(closed, state.closed_minute)
+            settings = self.settings
+            state.platforms[platform] = PlatformState(
+                reorder=ReorderBuffer(settings.allowed_lateness),
+                response=ResponseTracker(settings.sla_seconds, settings.max_open_seconds),
+                closed_minute=closed,
+            )
+        return self._lane(platform)
+
+    def _lane(self, platform: str) -> _Lane:
+        lane = self._lanes.get(platform)
+        if lane is None:
+            state = self.state.platforms[platform]
+            lane = self._lanes[platform] = _Lane(
+                platform, state, self.handles.get(platform) or None
+            )
         return lane
 
     def _record_answers(self, answers: list[Answered], out: Output) -> None:
@@ -249,54 +334,146 @@ class BrandAnalytics:
 
     # -- time moves on ------------------------------------------------------------------------
 
-    def _due(self) -> float:
-        return min(self._minute_due(), self.state.response.next_due())
+    def _advance(self, lane: _Lane, watermark: float, out: Output) -> None:
+        """The platform's ``watermark`` reached a point where work is due: its own minutes and
+        SLA clocks, and maybe ``all``."""
+        self._advance_platform(lane, watermark, out)
+        if watermark >= lane.all_check:
+            self._advance_all(out)
+        lane.next_check = min(lane.own_due, lane.all_check)
 
-    def _minute_due(self) -> float:
-        """The watermark that closes the next minute: one minute past its end."""
-        closed = self.state.closed_minute
-        return math.inf if closed is None else (closed + 2) * MINUTE
-
-    def _advance(self, watermark: float, out: Output) -> None:
-        """Run the SLA clocks, and close the minutes, that ``watermark`` has passed."""
-        state = self.state
-        due = state.response.next_due()
+    def _advance_platform(self, lane: _Lane, watermark: float, out: Output) -> None:
+        """Run the platform's SLA clocks, and close its minutes, that ``watermark`` has passed."""
+        response = lane.response
+        due = response.next_due()
         if due <= watermark:
-            self._run_clocks(watermark, out)
-            due = state.response.next_due()
-        last = math.floor(watermark) // MINUTE - 1
-        while state.closed_minute is not None and state.closed_minute < last:
-            self._close_minute(state.closed_minute + 1, out)
-        self._next_check = min(self._minute_due(), due)
+            self._run_clocks(lane, watermark, out)
+            due = response.next_due()
+        self._close_platform_through(lane, math.floor(watermark) // MINUTE - 1, out)
+        closed = lane.state.closed_minute
+        minute_due = math.inf if closed is None else (closed + 2) * MINUTE
+        lane.own_due = min(minute_due, due)
+        lane.next_check = min(lane.own_due, lane.all_check)
 
-    def _run_clocks(self, watermark: float, out: Output) -> None:
+    def _close_platform_through(self, lane: _Lane, last: int, out: Output) -> None:
+        state = lane.state
+        while state.closed_minute is not None and state.closed_minute < last:
+            self._close_minute(lane, state.closed_minute + 1, out)
+
+    def _watermarks(self) -> dict[str, float]:
+        """Each platform's watermark (platforms with no event held or applied yet have none)."""
+        lateness = self.settings.allowed_lateness
+        return {
+            platform: state.reorder.newest - lateness
+            for platform, state in self.state.platforms.items()
+            if state.reorder.newest is not None
+        }
+
+    def _advance_all(self, out: Output) -> None:
+        """Close the ``all`` minutes that every active platform's watermark has passed, and
+        tell each lane at which of its watermarks to look again.
+
+        A platform is active while its watermark is within ``idle_after`` of the newest one.
+        ``all`` can move on only when an active platform behind its next minute (a blocker)
+        passes it, or when the slowest blocker falls idle: the newest watermark gets more than
+        ``idle_after`` past it. Every lane's ``all_check`` is the first of those it can cause.
+        """
+        state = self.state
+        marks = self._watermarks()
+        if not marks:
+            return
+        idle_after = self.settings.idle_after
+        top = max(marks.values())
+        active = {p: w for p, w in marks.items() if w + idle_after >= top}
+        slowest = min(active.values())
+        closed = state.closed_minute
+        if closed is None:  # no platform has state: cannot be, there are watermarks
+            return
+        last = math.floor(slowest) // MINUTE - 1
+        if last > closed:
+            self._close_all_through(last, out)
+            closed = last
+        due = (closed + 2) * MINUTE
+        blockers = [w for w in active.values() if w < due]
+        idle = math.nextafter(min(blockers) + idle_after, math.inf) if blockers else math.inf
+        for platform, lane in self._lanes.items():
+            mark = active.get(platform)
+            blocking = mark is not None and mark < due
+            lane.all_check = min(due, idle) if blocking else idle
+            lane.next_check = min(lane.own_due, lane.all_check)
+
+    def _close_all_through(self, last: int, out: Output) -> None:
+        """Close ``all`` minutes up to ``last``: first bring every platform behind (a silent
+        one) up to there, applying what it holds before the end of ``last``."""
+        state = self.state
+        closed = state.closed_minute
+        if closed is None or last <= closed:
+            return
+        floor = (last + 1) * MINUTE
+        before = math.nextafter(float(floor), -math.inf)
+        for platform in sorted(state.platforms):
+            platform_state = state.platforms[platform]
+            if platform_state.closed_minute is not None and platform_state.closed_minute >= last:
+                continue
+            lane = self._lane(platform)
+            for when, ready in lane.reorder.release_until(before):
+                self._apply(lane, when, ready, out)
+            if lane.response.next_due() <= before:
+                self._run_clocks(lane, before, out)
+            self._close_platform_through(lane, last, out)
+            lane.own_due = -math.inf  # look again on its next event
+        for minute in range(closed + 1, last + 1):
+            self._close_all_minute(minute, out)
+        self._floor = float(floor)
+
+    def _all_floor(self) -> float:
+        """The end of the last closed ``all`` minute; before ``all`` has closed one, none."""
+        state = self.state
+        if state.closed_minute is None or state.total.closed is None:
+            return -math.inf
+        return float((state.closed_minute + 1) * MINUTE)
+
+    def _run_clocks(self, lane: _Lane, watermark: float, out: Output) -> None:
         """Count the SLA breaches and let go of the expired items that ``watermark`` passed."""
         state = self.state
-        breached, expired = state.response.overdue(watermark)
+        breached, expired = lane.response.overdue(watermark)
         for item in breached:
             state.breaches[item.platform] = state.breaches.get(item.platform, 0) + 1
             self._sla_check(item.platform, item.since + self.settings.sla_seconds, out)
         for platform in sorted({item.platform for item in expired if item.breached}):
             self._sla_check(platform, watermark, out)
 
-    def _close_minute(self, minute: int, out: Output) -> None:
+    def _close_minute(self, lane: _Lane, minute: int, out: Output) -> None:
+        """Close ``minute`` of one platform: its windows, records and spike detectors."""
+        lane.state.closed_minute = minute
+        lane.minute = None  # the lane's bucket may be dropped now
+        series = lane.series
+        bucket = series.buckets.get(minute) or signals.empty()
+        series.close(minute)
+        self._detect(lane.platform, minute, bucket, out)
+        if not series.is_idle() or series.follower_minutes:
+            end = minute + 1
+            self._emit(lane.platform, end, _time(end * MINUTE), series, out, followed=[series])
+
+    def _close_all_minute(self, minute: int, out: Output) -> None:
+        """Close ``minute`` for ``all``: the sum of the platforms' buckets of that minute (each
+        platform has closed it already) moves the ``all`` windows and spike detectors."""
         state = self.state
         state.closed_minute = minute
-        for lane in self._lanes.values():
-            lane.minute = None  # the buckets of lanes may be dropped now
-        end = minute + 1
-        at = _time(end * MINUTE)
+        platforms = [state.platforms[p].series for p in sorted(state.platforms)]
         totals = signals.empty()
-        for platform, series in sorted(state.series.items()):
-            bucket = series.buckets.get(minute) or signals.empty()
-            totals = [a + b for a, b in zip(totals, bucket, strict=True)]
-            series.close(minute)
-            self._detect(platform, minute, bucket, out)
-            if not series.is_idle() or series.follower_minutes:
-                self._emit(platform, end, at, [series], out)
-        if state.series:
+        for series in platforms:
+            bucket = series.buckets.get(minute)
+            if bucket is not None:
+                totals = [a + b for a, b in zip(totals, bucket, strict=True)]
+        total = state.total
+        if any(totals):
+            total.buckets[minute] = totals
+        total.close(minute)
+        if platforms:
+            end = minute + 1
             self._detect(ALL_PLATFORMS, minute, totals, out)
-            self._emit(ALL_PLATFORMS, end, at, list(state.series.values()), out)
+            self._emit(ALL_PLATFORMS, end, _time(end * MINUTE), total, out, followed=platforms)
         state.evidence.forget(minute - self.settings.evidence_minutes)
 
     def _detect(self, platform: str, minute: int, bucket: list[int], out: Output) -> None:
@@ -314,24 +491,27 @@ class BrandAnalytics:
             )
 
     def _emit(
-        self, platform: str, end: int, at: datetime, series: list[SeriesWindows], out: Output
+        self,
+        platform: str,
+        end: int,
+        at: datetime,
+        series: SeriesWindows,
+        out: Output,
+        *,
+        followed: list[SeriesWindows],
     ) -> None:
-        """The records of every window of ``series`` ending at minute ``end`` (time ``at``)."""
-        followers = _followers(series, end)
+        """The records of every window of ``series`` ending at minute ``end`` (time ``at``),
+        with the followers of the ``followed`` series (summed)."""
+        followers = _followers(followed, end)
         for window, length in WINDOWS.items():
-            if len(series) == 1:
-                now, before = series[0].current[window], series[0].previous[window]
-            else:
-                now = _totals([s.current[window] for s in series])
-                before = _totals([s.previous[window] for s in series])
             record = _window_record(
                 self.brand.name,
                 platform,
                 at,
-                now=now,
-                before=before,
+                now=series.current[window],
+                before=series.previous[window],
                 followers=followers,
-                followers_before=_followers(series, end - length),
+                followers_before=_followers(followed, end - length),
                 window=window,
                 length=length,
             )
@@ -341,10 +521,11 @@ class BrandAnalytics:
     def _sla_check(self, platform: str, at: float, out: Output) -> None:
         """Open, or resolve, the platform's SLA alert from the number of breached open items."""
         state = self.state
-        breached = state.response.breached_open.get(platform, 0)
+        response = state.platforms[platform].response
+        breached = response.breached_open.get(platform, 0)
         firing = state.sla_alerts.get(platform)
         if breached and firing is None:
-            oldest = state.response.oldest_breached(platform, self.settings.evidence_items)
+            oldest = response.oldest_breached(platform, self.settings.evidence_items)
             evidence = [
                 Evidence(id=i.id, platform=i.platform, text=i.text, score=None, reach=i.reach)
                 for i in oldest
@@ -395,11 +576,6 @@ def _followers(series: list[SeriesWindows], minute: int) -> int | None:
         return series[0].followers_before(minute)
     known = [f for s in series if (f := s.followers_before(minute)) is not None]
     return sum(known) if known else None
-
-
-def _totals(counts: list[list[int]]) -> list[int]:
-    """Sums, signal by signal, of bucket-shaped counts."""
-    return [sum(values) for values in zip(*counts, strict=True)]
 
 
 def _window_record(

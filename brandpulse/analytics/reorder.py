@@ -75,7 +75,10 @@ class ReorderBuffer(msgspec.Struct):
         """Take the held events at or before the watermark, in the order they apply."""
         if self.newest is None:
             return []
-        watermark = self.newest - self.lateness
+        return self.release_until(self.newest - self.lateness)
+
+    def release_until(self, watermark: float) -> list[Timed]:
+        """Take the held events at or before ``watermark``, in the order they apply."""
         if self.heap and self.heap[0][0] <= watermark:
             return self._merge(watermark)
         return self._take_in_order(watermark)

@@ -24,7 +24,8 @@ EXIT_DIFFER: Final = 4
 CLOSING_MARGIN: Final = timedelta(minutes=2)
 """A minute's records go out once the watermark is a minute past its end (see
 ``analytics.brand``); with the allowed lateness on top, events this far past ``--end`` close
-every minute before it, as the live worker closed them."""
+every platform's minutes before it, as the live worker closed them. The ``all`` minutes wait for
+the slowest active platform, which is either past them or idle ``idle_after`` later."""
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,12 @@ def run_audit(config: Config, options: AuditOptions) -> int:
 
 
 def _replay(config: Config, options: AuditOptions, folder: Path) -> ReplaySummary:
-    """The replay reads past ``--end`` by the lateness and ``CLOSING_MARGIN``, so that its
-    last minutes in the range are closed as the live ones are; the audit cuts at ``--end``."""
+    """The replay reads past ``--end`` by the lateness, ``idle_after`` and ``CLOSING_MARGIN``,
+    so that its last minutes in the range are closed as the live ones are (``all`` ones too,
+    however slow a platform); the audit cuts at ``--end``."""
     span = options.span
-    lateness = timedelta(seconds=config.analytics.allowed_lateness)
+    settings = config.analytics
+    lateness = timedelta(seconds=settings.allowed_lateness + settings.idle_after)
     reading = TimeRange(span.start, span.end + lateness + CLOSING_MARGIN, span.warmup)
     if options.archive is None:
         source = kafka_source(config, reading)

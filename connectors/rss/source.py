@@ -127,7 +127,11 @@ class RssSource:
         except FeedError as exc:
             raise SourceError("parse", str(exc)) from None
         now = datetime.now(UTC)
-        return [e for item in feed.items for e in item_events(item, feed, url, self._brands, now)]
+        events = [e for item in feed.items for e in item_events(item, feed, url, self._brands, now)]
+        # Feeds list the newest first; published oldest first, a poll's items are never behind
+        # the newer ones of the same poll by more than the allowed lateness (the analytics keep
+        # a watermark per platform, from its newest event).
+        return sorted(events, key=lambda e: (e.time, e.id))
 
     def _failed(self, feed: FeedState, exc: SourceError) -> None:
         self._stats.errors[exc.kind] += 1

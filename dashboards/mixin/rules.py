@@ -202,10 +202,11 @@ ALERTS: Final = [
         "warning",
         "{{ $value | humanizePercentage }} of {{ $labels.brand }}'s {{ $labels.platform }} "
         "events arrive too late to count",
-        "These events arrive more than analytics.allowed_lateness behind the brand's newest "
-        "event: they are counted as events but left out of windows, sentiment and spikes. "
-        "Usually a polling connector whose interval is longer than the allowed lateness while "
-        "a streaming platform keeps the brand's clock current.",
+        "These events arrive more than analytics.allowed_lateness behind their platform's "
+        "newest event, or in a minute the brand's all-platform figures already closed: they "
+        "are counted as events but left out of windows, sentiment and spikes. Usually a source "
+        "running behind another of the same platform, or a platform waking up with old items "
+        "after a silence longer than analytics.idle_after.",
         "late-events-high",
         for_="10m",
     ),

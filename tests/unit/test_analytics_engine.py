@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 from hypothesis import given, settings
@@ -59,10 +59,19 @@ def run(events: list[Event], sizes: list[int] | None = None) -> list[bytes]:
     return produced
 
 
-def by_brand(records: list[bytes]) -> dict[str, list[bytes]]:
-    grouped: dict[str, list[bytes]] = {}
+def run_with_late(events: list[Event]) -> tuple[list[bytes], dict[str, dict[str, int]]]:
+    analytics = engine()
+    produced = lines(analytics.process(events))
+    return produced, {name: brand.state.late for name, brand in analytics.brands.items()}
+
+
+def by_series(records: list[bytes]) -> dict[tuple[str, str, bool], list[bytes]]:
+    """Records grouped by brand, platform and kind (window or alert), each in its order."""
+    grouped: dict[tuple[str, str, bool], list[bytes]] = {}
     for record in records:
-        grouped.setdefault(msgspec.json.decode(record)["brand"], []).append(record)
+        decoded = msgspec.json.decode(record)
+        key = (decoded["brand"], decoded["platform"], "window" in decoded)
+        grouped.setdefault(key, []).append(record)
     return grouped
 
 
@@ -118,7 +127,11 @@ def test_orders_and_visits_count_on_their_platforms_with_growth() -> None:
     events = [shifted(visit, 1, 1), shifted(visit, 2, 2), shifted(order, 3, 1)]
     events += [shifted(visit, 61 + n, 3 + n) for n in range(3)]
     events.append(shifted(visit, 400, 9))
-    out = engine().process(events)
+    analytics = engine()
+    out = analytics.process(events)
+    # The shop's one order leaves its watermark behind (and "all", which waits for the shop):
+    # the end of the input closes their minutes.
+    out.windows += analytics.drain().windows
 
     def one_minute(platform: str, end_minute: int) -> WindowRecord:
         end = datetime.fromtimestamp(at + 60 * end_minute, UTC)
@@ -148,8 +161,68 @@ def test_output_does_not_depend_on_arrival_order_within_the_lateness(seed: int) 
     rng = random.Random(seed)
     events = stream(2500)
     shuffled = sorted(events, key=lambda e: e.time.timestamp() + rng.uniform(0, 50))
-    # Each brand's records come out in the same order; how brands interleave follows arrival.
-    assert by_brand(run(shuffled)) == by_brand(run(events))
+    # Each series' records come out in the same order; how platforms (each closing its minutes
+    # at its own watermark) and brands interleave follows arrival.
+    assert by_series(run(shuffled)) == by_series(run(events))
+
+
+PLATFORM_DELAYS = st.dictionaries(
+    st.sampled_from(["x", "bluesky", "mastodon", "reddit", "youtube", "rss", "web", "shop"]),
+    st.floats(0, 40),
+)
+
+
+@settings(max_examples=10, deadline=None)
+@given(PLATFORM_DELAYS, st.integers(0, 2**32))
+def test_output_does_not_depend_on_how_platforms_interleave(
+    delays: dict[str, float], seed: int
+) -> None:
+    """Each platform's events keep their own order (shuffled within the lateness), but one
+    platform's may come in up to 40 s behind another's: records, alerts and late counts stay."""
+    rng = random.Random(seed)
+    events = stream(2500)
+    arriving = sorted(
+        events,
+        key=lambda e: e.time.timestamp() + delays.get(e.platform, 0.0) + rng.uniform(0, 15),
+    )
+    produced, late = run_with_late(arriving)
+    expected, expected_late = run_with_late(events)
+    assert by_series(produced) == by_series(expected)
+    assert late == expected_late
+
+
+@settings(max_examples=8, deadline=None)
+@given(PLATFORM_DELAYS)
+def test_all_counts_are_the_sums_of_the_platform_counts(delays: dict[str, float]) -> None:
+    events = stream(1500)
+    arriving = sorted(events, key=lambda e: e.time.timestamp() + delays.get(e.platform, 0.0))
+    analytics = engine()
+    out = analytics.process(arriving)
+    drained = analytics.drain()
+    records = [*out.windows, *drained.windows]
+    series: dict[tuple[str, str, datetime], list[WindowRecord]] = {}
+    totals: dict[tuple[str, str, datetime], WindowRecord] = {}
+    for record in records:
+        key = (record.brand, record.window, record.end)
+        if record.platform == "all":
+            assert key not in totals
+            totals[key] = record
+        else:
+            series.setdefault(key, []).append(record)
+    assert totals
+    assert set(series) <= set(totals)
+    counted = ["mentions", "posts", "interactions", "negative_mentions", "positive", "neutral"]
+    counted += ["negative", "orders", "visits"]
+    for key, total in totals.items():
+        parts = series.get(key, [])  # a platform with empty windows writes no record
+        for name in counted:
+            assert getattr(total, name) == sum(getattr(p, name) for p in parts), (key, name)
+        followers = [p.followers for p in parts if p.followers is not None]
+        assert total.followers == (sum(followers) if followers else None)
+    ends = {r.end for r in records if r.platform == "all" and r.window == "1m"}
+    newest = max(e.time for e in events).replace(second=0, microsecond=0)
+    assert max(ends) == newest + timedelta(minutes=1)  # drained: every minute closed
+    assert len(ends) == len({e.time.replace(second=0, microsecond=0) for e in events})
 
 
 def test_events_later_than_the_lateness_are_counted_not_applied() -> None:
@@ -217,38 +290,107 @@ def test_slow_care_gives_long_first_responses_and_sla_breaches() -> None:
     assert all(isinstance(r, WindowRecord) for r in out.windows)
 
 
-def test_a_polled_platform_next_to_a_streaming_one_is_late_beyond_the_lateness() -> None:
-    """The brand's clock is its newest event on any platform: X streams in, a feed polled every
-    ``poll`` seconds delivers items up to ``poll`` old. Items older than the lateness are late
-    (what ``BrandpulseLateEventsHigh`` reports)."""
+def polled_next_to_streamed(poll: int, seconds: int = 1800) -> list[Event]:
+    """X streams in (a mention a second, seen 1 s later), a blog item every 5 s is seen at the
+    next poll, 5 s after it: up to ``poll`` + 5 s old. The connector's first poll, as X starts,
+    finds one item (without it, "all" would start with X alone, and the first poll's items from
+    minutes "all" closed meanwhile would be late, as a silent platform's are when it wakes)."""
     rng = random.Random(1)
+    arrivals: list[tuple[float, Event]] = [(START.timestamp(), _mention("blog", "b", START))]
+    for second in range(seconds):
+        at = START.timestamp() + second + rng.random()
+        arrivals.append((at + 1, _mention("x", f"x{second}", at)))
+        if second % 5 == 0:
+            seen = START.timestamp() + (second // poll + 1) * poll + 5
+            arrivals.append((seen, _mention("blog", f"b{second}", at)))
+    return [event for _, event in sorted(arrivals, key=lambda a: a[0])]  # a poll's oldest first
 
-    def late_share(poll: int) -> float:
-        arrivals: list[tuple[float, Event]] = []
-        for second in range(1800):
-            at = START.timestamp() + second + rng.random()
-            arrivals.append((at + 1, _mention("x", f"x{second}", at)))
-            if second % 5 == 0:  # a blog item every 5 s, seen at the next poll, 5 s later
-                seen = START.timestamp() + (second // poll + 1) * poll + 5
-                arrivals.append((seen, _mention("blog", f"b{second}", at)))
+
+def test_a_polled_platform_next_to_a_streaming_one_is_not_late() -> None:
+    """Each platform has its own clock: items of a feed polled every 15, 60 or 300 s (RSS's
+    default) are all on time next to X, however old they are when they arrive, and every one
+    of them counts in "all"."""
+    for poll in (15, 60, 300):
+        events = polled_next_to_streamed(poll)
         analytics = engine()
-        analytics.process([event for _, event in sorted(arrivals, key=lambda a: a[0])])
-        late = analytics.brands["acme"].state.late
-        assert "x" not in late
-        return late.get("blog", 0) / 360
+        out = analytics.process(events)
+        out.windows += analytics.drain().windows
+        assert analytics.brands["acme"].state.late == {}, poll
+        minutes = [r for r in out.windows if (r.platform, r.window) == ("all", "1m")]
+        assert sum(r.mentions for r in minutes) == len(events), poll
+        blog = [r for r in out.windows if (r.platform, r.window) == ("blog", "1m")]
+        assert sum(r.mentions for r in blog) == 361, poll
 
-    assert late_share(15) == 0.0
-    assert 0.0 < late_share(60) < 0.2
-    assert late_share(300) > 0.7
+
+def test_a_streaming_platform_is_not_held_back_by_a_slower_one_but_all_is() -> None:
+    """X's minutes close at X's watermark, a feed polled every 300 s closes its own later, and
+    "all" waits for the feed (active: heard from within ``idle_after``)."""
+    events = polled_next_to_streamed(300)
+    analytics = engine()
+    ends: dict[str, datetime] = {}
+    x_newest = blog_newest = START
+    for event in events:
+        if event.time > START + timedelta(seconds=1000):
+            break  # X has reached 1000 s; the blog's last poll (905 s) had items up to 900 s
+        for record in analytics.process([event]).windows:
+            ends[record.platform] = max(ends.get(record.platform, START), record.end)
+        if event.platform == "x":
+            x_newest = max(x_newest, event.time)
+        else:
+            blog_newest = max(blog_newest, event.time)
+    lateness = timedelta(seconds=60)
+
+    def closed_up_to(newest: datetime) -> datetime:
+        """The end of the last minute a watermark of ``newest`` - lateness has passed."""
+        return (newest - lateness).replace(second=0, microsecond=0)
+
+    assert ends["x"] == closed_up_to(x_newest) == START + timedelta(seconds=900)
+    assert ends["blog"] == closed_up_to(blog_newest) == START + timedelta(seconds=780)
+    assert ends["all"] == ends["blog"]
 
 
-def _mention(platform: str, id: str, at: float) -> Event:
+def test_a_silent_platform_stops_holding_all_back_and_its_old_items_are_late() -> None:
+    """A blog heard from in the first 5 minutes, then silent: once it is ``idle_after`` (900 s)
+    behind X, "all" moves on with X alone. When the blog wakes up with items from minutes
+    "all" has closed, they are late; its newer items count."""
+    at = START.timestamp()
+    events = [_mention("x", f"x{second}", at + second) for second in range(2400)]
+    blog = [_mention("blog", f"b{second}", at + second) for second in range(0, 300, 5)]
+    for number, event in enumerate(blog):  # each blog item next to the X item of its second
+        events.insert(events.index(next(e for e in events if e.time >= event.time)), event)
+        assert number < len(blog)
+    analytics = engine()
+    out = analytics.process(events)
+    state = analytics.brands["acme"].state
+    last_all = max(r.end for r in out.windows if r.platform == "all")
+    # X's watermark is at 2339 s: "all" has closed the minute that ended at 2280 s, far past
+    # where the silent blog (watermark 235 s) would have held it.
+    assert last_all == START + timedelta(seconds=2280)
+    blog_last = max(r.end for r in out.windows if r.platform == "blog")
+    assert blog_last == last_all  # brought along, its held items applied
+    minutes = [r for r in out.windows if (r.platform, r.window) == ("all", "1m")]
+    assert sum(r.mentions for r in minutes if r.end <= START + timedelta(seconds=300)) == 360
+    assert state.late == {}
+
+    waking = [_mention("blog", f"w{second}", at + second) for second in range(2000, 2400, 10)]
+    out = analytics.process(waking)
+    floor = last_all.timestamp()
+    old = sum(1 for e in waking if e.time.timestamp() < floor)
+    assert 0 < old < len(waking)
+    assert out.late == old
+    assert state.late == {"blog": old}
+    drained = analytics.drain()
+    blog_minutes = [r for r in drained.windows if (r.platform, r.window) == ("blog", "1m")]
+    assert sum(r.mentions for r in blog_minutes) == len(waking) - old
+
+
+def _mention(platform: str, id: str, at: float | datetime) -> Event:
     return Event(
         v=1,
         id=id,
         platform=platform,  # type: ignore[arg-type]
         brand="acme",
         kind="mention",
-        time=datetime.fromtimestamp(at, UTC),
+        time=at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC),
         text="acme",
     )
