@@ -259,7 +259,9 @@ def replay(
     """Run the analytics over ``source``'s events, in the order read, into ``folder``."""
     if brand is not None and brand not in config.brand_names:
         raise UsageError(f"--brand {brand!r} is not configured")
-    analytics = Analytics(config.brands, config.analytics, config.spikes, scorer)
+    # Early warnings only page sooner; the records are the same without them (tested), and a
+    # replay writes records: it does not pay for them.
+    analytics = Analytics(config.brands, config.analytics, config.spikes, scorer, early=False)
     summary = _new_summary(config, source, span, brand)
     keep = EventFilter(summary, span, brand)
     progress = ProgressBar(source.label, source.total)

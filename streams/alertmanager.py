@@ -2,6 +2,10 @@
 
 Alertmanager resolves an alert it has not heard of for ``resolve_timeout``; firing alerts are
 therefore pushed again every ``resend_interval``, and resolved ones once with their end time.
+
+An early warning (a spike alert known to open before its minute closes) is pushed at once as
+the firing alert its close-time record will be: the same labels, so Alertmanager takes both
+for one alert and on-call gets one page, up to the allowed lateness sooner.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any, Final
 import aiohttp
 
 from brandpulse.analytics.records import AlertRecord
+from brandpulse.analytics.spike_alerts import EarlyAlert
 
 log = logging.getLogger(__name__)
 ALERT_NAMES: Final = {
@@ -47,6 +52,16 @@ def alertmanager_alert(record: AlertRecord) -> dict[str, Any]:
     return alert
 
 
+def early_alertmanager_alert(early: EarlyAlert) -> dict[str, Any]:
+    """The v2 API form of an early warning: its alert record's, saying how it was judged."""
+    alert = alertmanager_alert(early.as_record())
+    alert["annotations"]["early"] = (
+        f"judged before the minute closed, on the {early.observed:g} "
+        f"{early.signal.replace('_', ' ')} admitted so far (its final count can only be higher)"
+    )
+    return alert
+
+
 class AlertmanagerPusher:
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/") + "/api/v2/alerts"
@@ -55,14 +70,19 @@ class AlertmanagerPusher:
 
     async def push(self, records: list[AlertRecord]) -> bool:
         """Send the records; a failure is logged and counted, never raised into the stream."""
-        if not records:
+        return await self._post([alertmanager_alert(r) for r in records])
+
+    async def push_early(self, warnings: list[EarlyAlert]) -> bool:
+        """Send early warnings, as ``push`` sends records."""
+        return await self._post([early_alertmanager_alert(w) for w in warnings])
+
+    async def _post(self, alerts: list[dict[str, Any]]) -> bool:
+        if not alerts:
             return True
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
         try:
-            async with self._session.post(
-                self.url, json=[alertmanager_alert(r) for r in records]
-            ) as response:
+            async with self._session.post(self.url, json=alerts) as response:
                 if response.status == 200:
                     return True
                 log.warning("Alertmanager answered %s: %s", response.status, await response.text())

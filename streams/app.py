@@ -54,6 +54,8 @@ class Runtime:
         self.windows = bytes_topic(app, config.kafka.windows_topic)
         self.alerts = bytes_topic(app, config.kafka.alerts_topic)
         self.dead_letter_counts: Counter[tuple[str, str]] = Counter()
+        self.early_alerts: Counter[tuple[str, str, str]] = Counter()
+        """Early warnings pushed, by brand, platform and signal."""
         self.tasks: set[asyncio.Future[Any]] = set()
         self.health = WorkerHealth(
             assigned_partitions=lambda: sum(
@@ -110,6 +112,10 @@ class Runtime:
             await self.alerts.send(key=alert.id.encode(), value=encode_record(alert))
         if out.alerts and self.pusher is not None:
             self.background(self.pusher.push(out.alerts))
+        if out.early:  # paging only: the alerts topic keeps the close-time records
+            self.early_alerts.update((e.brand, e.platform, e.signal) for e in out.early)
+            if self.pusher is not None:
+                self.background(self.pusher.push_early(out.early))
 
     def background(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` beside the stream: a slow Alertmanager must not hold up processing."""
@@ -197,6 +203,7 @@ def create_app(config: Config) -> faust.App:
             lambda: merge_stats([p.ingestor.stats for p in runtime.partitions.values()]),
             runtime.dead_letter_counts,
             runtime.health,
+            runtime.early_alerts,
         ),
         AnalyticsCollector(lambda: list(runtime.analytics.brands.values())),
     )

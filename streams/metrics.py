@@ -47,10 +47,14 @@ class WorkerCollector(Collector):
         stats: Callable[[], IngestStats],
         dead_letters: Counter[tuple[str, str]],
         health: WorkerHealth,
+        early_alerts: Counter[tuple[str, str, str]] | None = None,
     ) -> None:
         self.stats = stats
         self.dead_letters = dead_letters
         self.health = health
+        self.early_alerts: Counter[tuple[str, str, str]] = (
+            Counter() if early_alerts is None else early_alerts
+        )
 
     def collect(self) -> Iterator[Metric]:
         yield from self._events()
@@ -100,6 +104,14 @@ class WorkerCollector(Collector):
             "Pushes of alerts to Alertmanager that failed (they are retried on the next resend).",
             value=health.push_failures(),
         )
+        early = CounterMetricFamily(
+            "brandpulse_early_alerts",
+            "Spike alerts paged before their minute closed, judged on its admitted count.",
+            labels=["brand", "platform", "signal"],
+        )
+        for key, count in sorted(self.early_alerts.items()):
+            early.add_metric(list(key), count)
+        yield early
         yield GaugeMetricFamily(
             "brandpulse_worker_start_time_seconds",
             "When the worker started, in seconds since the epoch.",

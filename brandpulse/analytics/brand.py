@@ -28,7 +28,7 @@ from brandpulse.analytics.records import ALL_PLATFORMS, AlertRecord, Evidence, W
 from brandpulse.analytics.reorder import ReorderBuffer
 from brandpulse.analytics.response import ANSWER_KINDS, Answered, ResponseTracker
 from brandpulse.analytics.settings import AnalyticsSettings
-from brandpulse.analytics.spike_alerts import SpikeAlerts
+from brandpulse.analytics.spike_alerts import EarlyAlert, SpikeAlerts
 from brandpulse.analytics.windows import MINUTE, WINDOWS, SeriesWindows
 from brandpulse.config import BrandConfig
 from brandpulse.contract import EPOCH, Event
@@ -59,6 +59,8 @@ class Output:
     windows: list[WindowRecord] = field(default_factory=list)
     alerts: list[AlertRecord] = field(default_factory=list)
     late: int = 0
+    early: list[EarlyAlert] = field(default_factory=list)
+    """Spike alerts known to open before their minute closes: for paging only, not records."""
 
 
 class PlatformState(msgspec.Struct):
@@ -101,10 +103,12 @@ class _Lane:
     """
 
     __slots__ = (
+        "admitted",
         "all_check",
         "bucket",
         "handles",
         "minute",
+        "need",
         "next_check",
         "own_due",
         "platform",
@@ -129,6 +133,14 @@ class _Lane:
         """The platform's watermark at which ``all`` may move on (see ``_advance_all``)."""
         self.next_check = -math.inf
         """The smaller of the two: one comparison per event."""
+        self.admitted: dict[int, list[int]] = {}
+        """Per minute after the closed one: the public's mentions admitted (held or applied),
+        and the negative ones among them. Admitted events are never dropped, so these are
+        lower bounds of the counts the minutes close with (after a restore, of what came since).
+        """
+        self.need: list[float] = [math.inf] * len(SPIKE_SIGNALS)
+        """Per spike signal, the count with which the minute after the closed one opens an
+        alert (``inf``: it cannot, or its early warning went out)."""
 
 
 class BrandAnalytics:
@@ -139,6 +151,8 @@ class BrandAnalytics:
         scorer: SentimentScorer,
         spikes: SpikeAlerts,
         state: BrandState | None = None,
+        *,
+        early: bool = True,
     ) -> None:
         self.brand = brand
         self.settings = settings
@@ -155,6 +169,11 @@ class BrandAnalytics:
         self._lanes: dict[str, _Lane] = {}
         self._floor = self._all_floor()
         """Events before this are late on every platform: their ``all`` minute is closed."""
+        self._early = early
+        """Whether to warn of spike alerts before their minute closes (``Output.early``)."""
+        self._scored: dict[int, tuple[float, str]] = {}
+        """Sentiment of mentions scored at admission, by ``id`` of the held event, so that
+        ``_apply_voice`` scores each text once (empty after a restore: it scores them then)."""
 
     # -- events in ----------------------------------------------------------------------------
 
@@ -171,6 +190,8 @@ class BrandAnalytics:
         if released is None:
             self._late(event, out)
             return
+        if event.kind == "mention" and self._early:
+            self._admit_mention(lane, when, event, out)
         for at, ready in released:
             self._apply(lane, at, ready, out)
         watermark = reorder.newest - reorder.lateness  # type: ignore[operator]  # set by admit
@@ -225,6 +246,44 @@ class BrandAnalytics:
         late[event.platform] = late.get(event.platform, 0) + 1
         out.late += 1
 
+    def _admit_mention(self, lane: _Lane, when: float, event: Event, out: Output) -> None:
+        """Count an admitted mention for its minute's early warning, as ``_apply`` and
+        ``_apply_voice`` will count it: the public's only, negative by its text's label."""
+        author, handles = event.author, lane.handles
+        if author is not None and (
+            author.is_brand
+            or (handles is not None and (author.handle or "").lower().lstrip("@") in handles)
+        ):
+            return
+        minute = math.floor(when) // MINUTE
+        closed = lane.state.closed_minute
+        if closed is None or minute <= closed:
+            return
+        counts = lane.admitted.get(minute)
+        if counts is None:
+            counts = lane.admitted[minute] = [0, 0]
+        counts[0] += 1
+        text = event.text
+        if text:
+            scored = self._scored[id(event)] = self._score(text, event.lang)
+            if scored[1] == "negative":
+                counts[1] += 1
+        if minute == closed + 1:
+            self._check_early(lane, minute, counts, out)
+
+    def _check_early(self, lane: _Lane, minute: int, counts: list[int], out: Output) -> None:
+        """Warn once per spike signal whose admitted count of ``minute`` (the platform's next to
+        close) reached the count that opens its alert."""
+        need = lane.need
+        for index, signal in enumerate(SPIKE_SIGNALS):
+            if counts[index] >= need[index]:
+                need[index] = math.inf
+                out.early.append(
+                    self.spikes.early(
+                        self.brand.name, lane.platform, signal, minute * MINUTE, counts[index]
+                    )
+                )
+
     def _apply(self, lane: _Lane, when: float, event: Event, out: Output) -> None:
         """Count ``event`` in its minute, score the public's texts, and track answers.
 
@@ -268,9 +327,10 @@ class BrandAnalytics:
         Sentiment counts are integers (scores in units of ``1 / SCORE_SCALE``), so totals do
         not depend on the order events are added in.
         """
-        score, label = self._score(text, event.lang)
-        bucket = lane.bucket
         mention = event.kind == "mention"
+        scored = self._scored.pop(id(event), None) if mention else None
+        score, label = scored if scored is not None else self._score(text, event.lang)
+        bucket = lane.bucket
         if mention and label == "negative":
             bucket[signals.NEGATIVE_MENTIONS] += 1
         bucket[signals.LABEL_INDEX[label]] += 1
@@ -314,7 +374,18 @@ class BrandAnalytics:
             lane = self._lanes[platform] = _Lane(
                 platform, state, self.handles.get(platform) or None
             )
+            if self._early and state.closed_minute is not None:
+                lane.need = self._opening_counts(platform, state.closed_minute + 1)
         return lane
+
+    def _opening_counts(self, platform: str, minute: int) -> list[float]:
+        """Per spike signal, the count with which the platform's ``minute`` opens an alert."""
+        spikes = self.spikes
+        need: list[float] = []
+        for signal in SPIKE_SIGNALS:
+            count = spikes.opening_count(platform, signal, minute * MINUTE)
+            need.append(math.inf if count is None else count)
+        return need
 
     def _record_answers(self, answers: list[Answered], out: Output) -> None:
         """First responses a reply of the brand's gave, and the SLA alerts they may resolve."""
@@ -451,6 +522,12 @@ class BrandAnalytics:
         bucket = series.buckets.get(minute) or signals.empty()
         series.close(minute)
         self._detect(lane.platform, minute, bucket, out)
+        if self._early:  # the detectors' state for the next minute is final now
+            lane.admitted.pop(minute, None)
+            lane.need = self._opening_counts(lane.platform, minute + 1)
+            counts = lane.admitted.get(minute + 1)
+            if counts is not None:
+                self._check_early(lane, minute + 1, counts, out)
         if not series.is_idle() or series.follower_minutes:
             end = minute + 1
             self._emit(lane.platform, end, _time(end * MINUTE), series, out, followed=[series])

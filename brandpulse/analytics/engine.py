@@ -26,8 +26,12 @@ class Analytics:
         settings: AnalyticsSettings,
         detector: DetectorSettings,
         scorer: SentimentScorer,
+        *,
+        early: bool = True,
     ) -> None:
         self.settings = settings
+        self.early = early
+        """Whether brands warn of spike alerts before their minute closes (``Output.early``)."""
         self.detector = detector
         self.scorer = scorer
         self.configs = {brand.name: brand for brand in brands}
@@ -37,7 +41,11 @@ class Analytics:
         found = self.brands.get(name)
         if found is None:
             found = self.brands[name] = BrandAnalytics(
-                self.configs[name], self.settings, self.scorer, SpikeAlerts(self.detector)
+                self.configs[name],
+                self.settings,
+                self.scorer,
+                SpikeAlerts(self.detector),
+                early=self.early,
             )
         return found
 
@@ -75,6 +83,7 @@ class Analytics:
                     self.scorer,
                     SpikeAlerts(self.detector, brand.spikes),
                     brand.state,
+                    early=self.early,
                 )
 
     def forget(self, names: Iterable[str]) -> None:

@@ -10,6 +10,42 @@ from brandpulse.analytics.records import AlertRecord, Evidence
 from brandpulse.spikes import DetectorSettings, SpikeDetector, Transition
 
 
+class EarlyAlert(msgspec.Struct, kw_only=True, frozen=True):
+    """An alert known to open before its minute closes, judged on the minute's admitted count.
+
+    Exact: the minute's final count can only be larger, and opening is monotone in the count
+    (see ``SpikeDetector.opening_count``), so the close-time record with this ``id`` follows
+    (its severity this one's or higher). Only for paging: never part of the recorded output.
+    """
+
+    id: str
+    brand: str
+    platform: str
+    signal: str
+    severity: str
+    at: datetime
+    """The end of the minute: when the close-time record says the alert opened."""
+    observed: float
+    """The count admitted when judged: a lower bound of the minute's count."""
+    expected: float
+
+    def as_record(self) -> AlertRecord:
+        """The firing record it foretells, as far as it is known (no evidence yet)."""
+        return AlertRecord(
+            id=self.id,
+            brand=self.brand,
+            platform=self.platform,
+            signal=self.signal,
+            state="firing",
+            severity=self.severity,
+            at=self.at,
+            opened_at=self.at,
+            observed=self.observed,
+            expected=self.expected,
+            summary=_summary(self.brand, self.platform, self.signal, self.observed, self.expected),
+        )
+
+
 class SpikeState(msgspec.Struct):
     detectors: dict[str, bytes] = msgspec.field(default_factory=dict)
     firing: dict[str, AlertRecord] = msgspec.field(default_factory=dict)
@@ -32,6 +68,31 @@ class SpikeAlerts:
         if detector is None:
             detector = self.detectors[key] = SpikeDetector(self.settings)
         return detector.update(bucket_start, observed)
+
+    def opening_count(self, platform: str, signal: str, bucket_start: float) -> int | None:
+        """The count with which the series' next bucket would open an alert (see
+        ``SpikeDetector.opening_count``); None if it cannot, or the series has no detector."""
+        detector = self.detectors.get(f"{platform}/{signal}")
+        return None if detector is None else detector.opening_count(bucket_start)
+
+    def early(
+        self, brand: str, platform: str, signal: str, bucket_start: float, observed: float
+    ) -> EarlyAlert:
+        """The early warning of the alert that ``observed`` (at least ``opening_count``) in the
+        series' next bucket opens; its id is the one ``record`` will give the opening."""
+        detector = self.detectors[f"{platform}/{signal}"]
+        severity, expected = detector.opening_severity(bucket_start, observed)
+        end = bucket_start + self.settings.bucket_seconds
+        return EarlyAlert(
+            id=f"{brand}:{platform}:{signal}:{int(end)}",
+            brand=brand,
+            platform=platform,
+            signal=signal,
+            severity=severity,
+            at=datetime.fromtimestamp(end, UTC),
+            observed=observed,
+            expected=expected,
+        )
 
     def record(
         self,
@@ -56,8 +117,7 @@ class SpikeAlerts:
             opened_at=opened,
             observed=transition.observed,
             expected=transition.expected,
-            summary=f"{brand} on {platform}: {signal.replace('_', ' ')} at "
-            f"{transition.observed:g} per minute against {transition.expected:.1f} expected",
+            summary=_summary(brand, platform, signal, transition.observed, transition.expected),
             evidence=evidence,
         )
         if record.state == "firing":
@@ -68,3 +128,10 @@ class SpikeAlerts:
 
     def to_state(self) -> SpikeState:
         return SpikeState({key: d.to_state() for key, d in self.detectors.items()}, self.firing)
+
+
+def _summary(brand: str, platform: str, signal: str, observed: float, expected: float) -> str:
+    return (
+        f"{brand} on {platform}: {signal.replace('_', ' ')} at "
+        f"{observed:g} per minute against {expected:.1f} expected"
+    )

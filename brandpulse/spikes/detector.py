@@ -85,6 +85,58 @@ class SpikeDetector:
         transitions = self.feed(bucket_start, observed)
         return transitions[-1] if transitions else None
 
+    def opening_count(self, bucket_start: float) -> int | None:
+        """The smallest whole count with which the bucket starting at ``bucket_start`` would open
+        an alert, given the state now; None if no count would.
+
+        None too unless ``bucket_start`` is the bucket right after the last one fed (or none
+        was fed): buckets missing in between would be fed as zeros first and change the state.
+        Whether a bucket opens is monotone in its count (``anscombe`` and the score grow with
+        it, every other condition does not depend on it), so a caller that knows the bucket's
+        final count can only be larger may say early that it will open. Changes no state.
+        """
+        expectation = self._next_expectation(bucket_start)
+        if expectation is None:
+            return None
+        settings = self._settings
+        # The exact threshold in floats, then nudged so that ``_opens`` (the very comparisons
+        # ``_decide`` makes) agrees: rounding must not make the answer off by one.
+        target = settings.open_threshold * expectation.sigma + expectation.value
+        needed = inverse_anscombe(max(target, 0.0))  # below 0 every count reaches it
+        count = max(0, math.ceil(max(needed, settings.min_volume)))
+        while not self._opens(expectation, count):
+            count += 1
+        while count > 0 and self._opens(expectation, count - 1):
+            count -= 1
+        return count
+
+    def opening_severity(self, bucket_start: float, observed: float) -> tuple[str, float]:
+        """The severity an alert opened by ``observed`` in the bucket at ``bucket_start`` (the
+        next one, see ``opening_count``) would have, and the count the baseline expected."""
+        expectation = self._baseline.expect(bucket_start)
+        score = _score(anscombe(observed), expectation)
+        return self._settings.severity_of(score), inverse_anscombe(expectation.value)
+
+    def _next_expectation(self, bucket_start: float) -> Expectation | None:
+        """The baseline's expectation of ``bucket_start`` if it is the next bucket and an alert
+        can open on it (warmed up, none open, not cooling down at its end)."""
+        settings = self._settings
+        step = settings.bucket_seconds
+        last = self._last_start
+        if last is not None and round((bucket_start - last) / step) != 1:
+            return None
+        if self._severity is not None or self._seen < settings.warmup_buckets:
+            return None
+        if self._quiet_until is not None and bucket_start + step < self._quiet_until:
+            return None
+        return self._baseline.expect(bucket_start)
+
+    def _opens(self, expectation: Expectation, observed: float) -> bool:
+        """Whether ``_decide`` opens on ``observed`` with no alert open and no cooldown."""
+        settings = self._settings
+        score = _score(anscombe(observed), expectation)
+        return not (observed < settings.min_volume or score < settings.open_threshold)
+
     def feed(self, bucket_start: float, observed: float) -> list[Transition]:
         """Feed the next closed bucket; every transition it caused, gap buckets included."""
         if not (math.isfinite(observed) and observed >= 0 and math.isfinite(bucket_start)):
@@ -141,7 +193,7 @@ class SpikeDetector:
         self, at: float, observed: float, expectation: Expectation, value: float
     ) -> Transition | None:
         settings = self._settings
-        score = (value - expectation.value) / expectation.sigma
+        score = _score(value, expectation)
         severity = settings.severity_of(score)
         kind: Kind
         if self._severity is None:
@@ -158,3 +210,8 @@ class SpikeDetector:
             return None
         expected = inverse_anscombe(expectation.value)
         return Transition(kind, at, observed, expected, severity, score)
+
+
+def _score(value: float, expectation: Expectation) -> float:
+    """A transformed count's robust z-score; one expression, so early judgements match."""
+    return (value - expectation.value) / expectation.sigma

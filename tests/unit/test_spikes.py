@@ -258,3 +258,51 @@ def test_settings_refuse_thresholds_that_cannot_work() -> None:
         DetectorSettings(open_threshold=2.0, close_threshold=3.0)
     with pytest.raises(ValueError, match="ascending"):
         DetectorSettings(severities=(("critical", 9.0), ("warning", 4.5)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    buckets=st.lists(st.tuples(st.integers(1, 2), st.integers(0, 400)), min_size=0, max_size=120),
+    gap=st.integers(1, 3),
+    count=st.integers(0, 600),
+)
+@example(buckets=ALERT_IN_THE_MIDDLE[:40], gap=1, count=60)  # warmed up, nothing open
+def test_the_opening_count_says_exactly_which_counts_open_the_next_bucket(
+    buckets: list[tuple[int, int]], gap: int, count: int
+) -> None:
+    """Early paging rests on this: a bucket opens iff its count reaches ``opening_count``, and
+    asking changes nothing (the detector still behaves like its snapshot)."""
+    detector = SpikeDetector(QUICK)
+    for start, observed in timed(buckets):
+        detector.feed(start, observed)
+    state = detector.to_state()
+    last = timed(buckets)[-1][0] if buckets else 0.0
+    bucket_start = last + gap * QUICK.bucket_seconds
+    needed = detector.opening_count(bucket_start)
+    lowest = detector.opening_severity(bucket_start, needed)[0] if needed is not None else None
+    assert detector.to_state() == state
+    if gap > 1 and buckets:
+        assert needed is None  # missing buckets would be fed first: no early judgement
+        return
+    copy = SpikeDetector.from_state(QUICK, state)
+    transition = copy.update(bucket_start, float(count))
+    opened = transition is not None and transition.kind == "open"
+    assert opened == (needed is not None and count >= needed)
+    if transition is not None and opened and lowest is not None:
+        opening = detector.opening_severity(bucket_start, float(count))
+        assert opening == (transition.severity, transition.expected)
+        assert QUICK.rank(transition.severity) >= QUICK.rank(lowest)  # more only escalates
+
+
+def test_the_opening_count_of_a_warmed_up_steady_series() -> None:
+    detector = SpikeDetector(DEFAULTS)
+    for index, count in enumerate(steady()):
+        detector.update(index * MINUTE, count)
+    start = len(steady()) * MINUTE
+    needed = detector.opening_count(start)
+    assert needed is not None and 36 < needed < 60  # 36 scores about 3, 60 about 6.5
+    assert detector.opening_severity(start, needed)[0] == "warning"
+    assert detector.opening_severity(start, 200)[0] == "critical"
+    assert detector.opening_count(start + MINUTE) is None  # not the next bucket
+    detector.update(start, 200.0)  # opens
+    assert detector.opening_count(start + MINUTE) is None  # already open
