@@ -133,6 +133,7 @@ def test_negative_burst_alert_reaches_topic_gauge_and_alertmanager(
             lambda: [n for n in received if _pushed(n.body, "globex")], bool, timeout=60
         )
         assert delivered, f"the pushed alert reached no webhook: {[n.body for n in received]}"
+        final = scrape(url)
         print(
             f"\npublish start -> pushed alert delivered to the webhook: "
             f"{delivered[0].received - started:.1f} s (receiver {delivered[0].body['receiver']})"
@@ -149,6 +150,21 @@ def test_negative_burst_alert_reaches_topic_gauge_and_alertmanager(
     assert datetime.fromisoformat(firing["at"]).timestamp() >= (
         datetime.fromisoformat(START).timestamp() + 7200
     )
+    # Early warnings: exactly one per platform alert that opened (none elsewhere), each pushed
+    # before its minute closed; events come unpaced, so every minute is complete by then.
+    opened: dict[tuple[str, str], int] = {}
+    for r in records:
+        if r["platform"] != "all" and r["state"] == "firing" and r["at"] == r["opened_at"]:
+            key = (r["platform"], r["signal"])
+            opened[key] = opened.get(key, 0) + 1
+    assert opened, "the burst opened no platform's alert"
+    early = {
+        (pushed["platform"], pushed["signal"]): int(value)
+        for (name, pairs), value in final.items()
+        if name == "brandpulse_early_alerts_total" and (pushed := dict(pairs))["brand"] == "globex"
+    }
+    assert early == opened
+    assert total(final, "brandpulse_early_alerts_total") == sum(opened.values()), "other brands"
 
 
 def test_killed_worker_restarts_with_exact_counts_and_the_same_records(
