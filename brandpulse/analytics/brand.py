@@ -221,7 +221,8 @@ class BrandAnalytics:
 
     def is_brand(self, event: Event) -> bool:
         """Whether the brand itself did ``event``: flagged so, or one of its handles (a post
-        without an author is the brand's too). ``_apply`` applies the same rule inline."""
+        without an author is the brand's too). ``_apply``, run for every event, applies the
+        same rule inline."""
         author = event.author
         if author is None:
             return event.kind == "post"
@@ -249,11 +250,7 @@ class BrandAnalytics:
     def _admit_mention(self, lane: _Lane, when: float, event: Event, out: Output) -> None:
         """Count an admitted mention for its minute's early warning, as ``_apply`` and
         ``_apply_voice`` will count it: the public's only, negative by its text's label."""
-        author, handles = event.author, lane.handles
-        if author is not None and (
-            author.is_brand
-            or (handles is not None and (author.handle or "").lower().lstrip("@") in handles)
-        ):
+        if self.is_brand(event):
             return
         minute = math.floor(when) // MINUTE
         closed = lane.state.closed_minute
