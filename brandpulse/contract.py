@@ -172,13 +172,14 @@ def _commerce_error(platform: str, kind: str) -> str:
     return f"kind `{kind}` on platform `{platform}`: site and shop events are {pairs} - at `$.kind`"
 
 
-def decode_many(payload: bytes) -> list[Event] | None:
+def decode_many(payload: bytes, lines: int | None = None) -> list[Event] | None:
     """All events of a JSON-lines payload in one C call, or None when a line is not exactly one
     valid event and each line must be decoded on its own to say which and why.
 
     msgspec reads a payload as a stream of JSON values, so it would accept an object spread over
     lines or two objects on one line. Neither can happen when the payload has as many lines as
-    values and no line holds the end of one object and the start of the next.
+    values and no line holds the end of one object and the start of the next. ``lines``:
+    the payload's ``line_count``, when the caller has it already.
     """
     if len(payload) > MAX_EVENT_BYTES or _TWO_ON_A_LINE.search(payload):
         return None
@@ -186,10 +187,16 @@ def decode_many(payload: bytes) -> list[Event] | None:
         events = _decoder.decode_lines(payload)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return None
-    lines = payload.count(b"\n") + (not payload.endswith(b"\n"))
+    if lines is None:
+        lines = line_count(payload)
     if len(events) != lines or any(map(rule_error, events)):
         return None
     return events
+
+
+def line_count(payload: bytes) -> int:
+    """Lines of a payload of JSON lines, the last one with or without its line break."""
+    return payload.count(b"\n") + (not payload.endswith(b"\n"))
 
 
 def encode_event(event: Event) -> bytes:

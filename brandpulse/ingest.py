@@ -50,13 +50,16 @@ class Rejection:
     raw: bytes
 
 
-def accept_lines(payload: bytes, brands: frozenset[str]) -> tuple[list[Event], list[Rejection]]:
+def accept_lines(
+    payload: bytes, brands: frozenset[str], lines: int | None = None
+) -> tuple[list[Event], list[Rejection]]:
     """The events of a JSON-lines payload, and the lines refused with their 1-based numbers.
 
     A payload whose lines are all valid events of configured brands (nearly all of them) is
     decoded in one call; otherwise each line is decoded on its own, to say which and why.
+    ``lines``: the payload's ``line_count``, when the caller has it already.
     """
-    events = decode_many(payload)
+    events = decode_many(payload, lines)
     if events is not None and all(event.brand in brands for event in events):
         return events, []
     accepted: list[Event] = []

@@ -311,8 +311,8 @@ def _events(
             error = too_large(block.total_bytes)
             writer.reject(block.number, error.reason, error.detail)
             continue
-        writer.summary.lines += block.data.count(b"\n") + (not block.data.endswith(b"\n"))
-        events, rejected = accept_lines(block.data, brands)
+        writer.summary.lines += block.lines
+        events, rejected = accept_lines(block.data, brands, block.lines)
         for rejection in rejected:
             writer.reject(block.first + rejection.line - 1, rejection.reason, rejection.detail)
         yield events

@@ -25,6 +25,7 @@ from kafka.errors import KafkaError
 from brandpulse.archive import ArchivedMessage, iter_archive
 from brandpulse.archive.manifest import read_manifest
 from brandpulse.config import Config
+from brandpulse.contract import line_count
 from brandpulse.errors import BrandpulseError
 from brandpulse.kafka_io import groupless_consumer
 from brandpulse.replay import TimeRange
@@ -73,8 +74,9 @@ class MessageSource:
         for read, message in enumerate(self._messages, 1):
             self._count(message)
             if message.value:
-                yield read, Block(line, message.value)
-                line += message.value.count(b"\n") + (not message.value.endswith(b"\n"))
+                lines = line_count(message.value)
+                yield read, Block(line, message.value, lines)
+                line += lines
 
     def _count(self, message: ArchivedMessage) -> None:
         reach = self.reached.setdefault(

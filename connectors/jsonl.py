@@ -69,6 +69,8 @@ class Block(NamedTuple):
     first: int
     """The number of the first line (1-based)."""
     data: bytes
+    lines: int
+    """How many lines ``data`` holds (``line_count``): counted once, where it is read."""
 
 
 def read_blocks(
@@ -82,13 +84,14 @@ def read_blocks(
         end = data.rfind(b"\n") + 1
         carry = data[end:]
         if end:
-            yield Block(number, data[:end])
-            number += data.count(b"\n", 0, end)
+            lines = data.count(b"\n", 0, end)
+            yield Block(number, data[:end], lines)
+            number += lines
         if len(carry) > keep:
             yield _long_line(number, carry, handle, keep)
             number, carry = number + 1, b""
     if carry:
-        yield Block(number, carry)
+        yield Block(number, carry, 1)
 
 
 def _long_line(number: int, start: bytes, handle: Readable, keep: int) -> Line:

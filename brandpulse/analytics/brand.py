@@ -190,7 +190,7 @@ class BrandAnalytics:
         if released is None:
             self._late(event, out)
             return
-        if event.kind == "mention" and self._early:
+        if self._early and event.kind == "mention":
             self._admit_mention(lane, when, event, out)
         for at, ready in released:
             self._apply(lane, at, ready, out)

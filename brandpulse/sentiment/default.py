@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from brandpulse.sentiment.interface import Scorer
-from brandpulse.sentiment.lexicon import SUPPORTED, load_rules
+from brandpulse.sentiment.lexicon import supported_rules
 from brandpulse.sentiment.native import native_scorer
 from brandpulse.sentiment.scorer import python_scorer
 
@@ -17,4 +17,4 @@ def default_scorer() -> Scorer:
     Both give the same results to the bit, so live and replayed numbers agree whichever runs.
     """
     python = python_scorer()
-    return native_scorer({lang: load_rules(lang) for lang in SUPPORTED}, python) or python
+    return native_scorer(supported_rules(), python) or python

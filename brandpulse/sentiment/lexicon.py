@@ -108,6 +108,11 @@ def load_rules(lang: str) -> Rules:
     )
 
 
+def supported_rules() -> dict[str, Rules]:
+    """The rules of every language of ``SUPPORTED``, by language."""
+    return {lang: load_rules(lang) for lang in SUPPORTED}
+
+
 def _lines(name: str) -> Iterator[list[str]]:
     text = files(__package__).joinpath("data", name).read_text(encoding="utf-8")
     for line in text.splitlines():

@@ -25,7 +25,7 @@ from typing import Final
 
 from brandpulse.sentiment.interface import Sentiment, label_for
 from brandpulse.sentiment.language import guess_language
-from brandpulse.sentiment.lexicon import SUPPORTED, Phrase, Rules, load_rules
+from brandpulse.sentiment.lexicon import Phrase, Rules, supported_rules
 from brandpulse.sentiment.text import CLAUSE_BREAK_CHARS, ChunkTokens, clean, shouted
 
 NEGATION: Final = -0.74
@@ -93,7 +93,7 @@ class LexiconScorer:
 @cache
 def python_scorer() -> LexiconScorer:
     """The lexicon scorer for English and German in Python, built once per process."""
-    return LexiconScorer({lang: load_rules(lang) for lang in SUPPORTED})
+    return LexiconScorer(supported_rules())
 
 
 def _sum_alone(rules: Rules, valence: Mapping[str, float], words: list[str], caps: str) -> float:

@@ -8,7 +8,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brandpulse.contract import Reason
+from brandpulse.contract import Reason, line_count
 from brandpulse.deadletter import (
     dead_letter_labels,
     decode_dead_letter,
@@ -89,6 +89,7 @@ def test_blocks_hold_every_line_once_in_order_and_stay_bounded(
         parts = item.data.split(b"\n")
         if item.data.endswith(b"\n"):
             parts.pop()
+        assert item.lines == len(parts) == line_count(item.data)
         seen.extend((item.first + offset, part) for offset, part in enumerate(parts))
     expected = list(read_lines(io.BytesIO(content), keep=keep))
     assert [number for number, _ in seen] == [line.number for line in expected]
