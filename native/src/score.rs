@@ -334,7 +334,7 @@ fn negated_after(text: &Text, hits: &[Option<Hit>], end: usize) -> bool {
         if hits[position].is_some() || is_clause_break(text.first[position]) {
             return false;
         }
-        if text.is(position, NEGATOR) {
+        if text.is(position, NEGATOR_AFTER) {
             return !sentiment_follows(text, hits, position);
         }
     }
