@@ -57,6 +57,9 @@ class AlertingConfig(Section):
     alertmanager_url: str = ""
     """Where the worker pushes alerts (v2 API); empty means the local stack's Alertmanager."""
     push: bool = True
+    early_warnings: bool = True
+    """Push a spike alert as soon as its minute's admitted count reaches the count that opens
+    it, up to ``analytics.allowed_lateness`` before the minute closes (README: Early warnings)."""
     resend_interval: float = 60.0
     """Firing alerts are pushed again this often, so Alertmanager keeps them active."""
     webhook_url: str = "http://127.0.0.1:5001/alerts"

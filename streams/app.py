@@ -43,7 +43,13 @@ class Runtime:
         self.config = config
         self.app = app
         self.brands = config.brand_names
-        self.analytics = Analytics(config.brands, config.analytics, config.spikes, default_scorer())
+        self.analytics = Analytics(
+            config.brands,
+            config.analytics,
+            config.spikes,
+            default_scorer(),
+            early=config.alerting.early_warnings,
+        )
         self.partitions: dict[int, PartitionState] = {}
         self.store = SnapshotStore(Path(app.conf.datadir) / "snapshots")
         self.lock = asyncio.Lock()

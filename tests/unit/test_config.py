@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faust
 import pytest
 
 from brandpulse.config import Config, ConfigError, load_config
+from streams.app import Runtime
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -137,3 +139,12 @@ def test_the_readme_full_example_configures_every_connector_for_the_brand(tmp_pa
     assert reddit_streams and subscribers
     assert streams(config)
     assert config.rss.feeds and set(config.webhooks.meta_pages.values()) == {"acme"}
+
+
+@pytest.mark.parametrize("early", [True, False])
+def test_the_worker_warns_early_as_configured(early: bool, tmp_path: Path) -> None:
+    """``alerting.early_warnings`` reaches the worker's analytics (``bench.paging --paced``
+    times both)."""
+    config = load_config(env={"BRANDPULSE_ALERTING__EARLY_WARNINGS": str(early).lower()})
+    app = faust.App("config-test", broker="kafka://127.0.0.1:1", datadir=str(tmp_path))
+    assert Runtime(config, app).analytics.early is early
