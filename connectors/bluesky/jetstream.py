@@ -31,6 +31,7 @@ from websockets.sync.client import ClientConnection, connect
 from connectors.bluesky.mapping import JetstreamEvent
 from connectors.metrics import ConnectorStats
 from connectors.runtime import Backoff, SourceError, rate_limit_wait, redact_url
+from connectors.runtime.streaming import ReconnectingStream
 
 USER_AGENT: Final = "brandpulse-bluesky/0.1"
 MAX_MESSAGE_BYTES: Final = 2 * 1024 * 1024
@@ -58,7 +59,7 @@ class Subscription:
         return f"{self.endpoint}?{urllib.parse.urlencode(params)}"
 
 
-class Jetstream:
+class Jetstream(ReconnectingStream):
     """Keeps the subscription open, reconnecting from the cursor with backoff.
 
     With ``until`` (a one-shot run) reading ends at the first event at or after that time, or
@@ -78,6 +79,7 @@ class Jetstream:
         until: int | None = None,
         attempts: int | None = None,
     ) -> None:
+        super().__init__("jetstream", thread="jetstream", stats=stats, log=log)
         self.events: deque[JetstreamEvent] = deque()
         self.connected = False
         self.connections = 0
@@ -86,11 +88,10 @@ class Jetstream:
         self.last_error = ""
         self._subscription, self._timeout, self._open_timeout = subscription, timeout, open_timeout
         self._rewind_us = int(rewind * 1_000_000)
-        self._backoff, self._stats = backoff, stats
+        self._backoff = backoff
         self._until, self._attempts = until, attempts
         self._newest: int | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="jetstream", daemon=True)
 
     def start(self, cursor: int | None) -> None:
         """Subscribe from ``cursor`` (None: from now on)."""
@@ -104,27 +105,26 @@ class Jetstream:
         """Where the next connection starts: the newest ``time_us`` received, rewound."""
         return None if self._newest is None else max(0, self._newest - self._rewind_us)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            wait: float | None = None
-            try:
-                self._follow()
-                detail = "the server closed the stream"
-            except SourceError as exc:
-                self._stats.errors[exc.kind] += 1
-                detail, wait = str(exc), exc.wait
-            self.connected = False
-            if self.finished or self._stop.is_set():
-                return
-            self.last_error = f"jetstream: {detail}"
-            self._stats.errors["stream_dropped"] += 1
-            delay = max(self._backoff.next_delay(), wait or 0.0)
-            if self._attempts is not None and self._backoff.failures >= self._attempts:
-                log.warning("jetstream: %s; giving up", detail)
-                self.finished = self.gave_up = True
-                return
-            log.warning("jetstream: %s; reconnecting in %.1f s", detail, delay)
-            self._stop.wait(delay)
+    def _stopped(self) -> bool:
+        return self.finished or self._stop.is_set()
+
+    def _disconnected(self) -> None:
+        self.connected = False
+
+    def _delay(self, error: SourceError) -> float:
+        return max(self._backoff.next_delay(), error.wait or 0.0)
+
+    def _give_up(self, detail: str) -> bool:
+        """Note the failure for ``failed``; a one-shot run gives up after ``attempts`` in a row."""
+        self.last_error = f"jetstream: {detail}"
+        if self._attempts is None or self._backoff.failures < self._attempts:
+            return False
+        log.warning("jetstream: %s; giving up", detail)
+        self.finished = self.gave_up = True
+        return True
+
+    def _sleep(self, delay: float) -> None:
+        self._stop.wait(delay)
 
     def _follow(self) -> None:
         cursor = self.cursor()

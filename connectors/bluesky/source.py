@@ -34,7 +34,7 @@ from connectors.bluesky.mapping import (
     item_events,
 )
 from connectors.metrics import ConnectorStats
-from connectors.runtime import Backoff, Poll, SourceError
+from connectors.runtime import ONCE_ATTEMPTS, Backoff, Poll, SourceError, backoff_factory
 
 CURSOR: Final = "jetstream"
 """The cursor's name in the checkpoint; its one field is ``time_us``."""
@@ -48,7 +48,6 @@ MAX_DRAIN: Final = 20_000
 FOLLOW_REFRESH_SECONDS: Final = 60.0
 """A new follow of a brand brings its next follower count forward, to no sooner than this
 after the last one (and not while a failed count waits for its retry)."""
-ONCE_ATTEMPTS: Final = 5
 log = logging.getLogger("brandpulse.bluesky")
 
 
@@ -79,7 +78,7 @@ class BlueskySource:
     ) -> None:
         self._config, self._brands, self._appview, self._stats = config, brands, appview, stats
         self._once, self._clock, self._wall = once, clock, wall
-        self._rng = rng or random.Random()
+        self._backoff = backoff_factory(config, rng)
         self.followers = [Followers(b, self._backoff()) for b in brands if b.did]
         self.stream: Jetstream | None = None
         self._started = False
@@ -87,9 +86,6 @@ class BlueskySource:
         """The newest ``time_us`` drained."""
         self._saved: int | None = None
         self._saved_at = float("-inf")
-
-    def _backoff(self) -> Backoff:
-        return Backoff(self._config.retry_initial, self._config.retry_max, self._rng)
 
     def next_due(self) -> float:
         dues = [f.due for f in self._followers()]

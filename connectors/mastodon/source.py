@@ -35,7 +35,7 @@ from connectors.mastodon.mapping import (
 from connectors.mastodon.sse import SseEvent
 from connectors.mastodon.stream import LiveStream
 from connectors.metrics import ConnectorStats
-from connectors.runtime import Backoff, Poll, SourceError
+from connectors.runtime import ONCE_ATTEMPTS, Backoff, Poll, SourceError, backoff_factory
 
 PAGE_SIZE: Final = 40
 """Mastodon's largest page of statuses and notifications."""
@@ -44,7 +44,6 @@ MAX_PAGES: Final = 10
 STREAM_TICK: Final = 0.25
 """Seconds between looks at the streams (queued events, a new connection): the latency the
 stream adds."""
-ONCE_ATTEMPTS: Final = 5
 log = logging.getLogger("brandpulse.mastodon")
 
 
@@ -110,15 +109,12 @@ class MastodonSource:
     ) -> None:
         self._config, self._api, self._stats = config, api, stats
         self._once, self._clock = once, clock
-        self._rng = rng or random.Random()
+        self._backoff = backoff_factory(config, rng)
         self.timelines = [TimelineState(t, self._backoff()) for t in timelines]
         self.followers = [Followers(b, a, self._backoff()) for b, a in followers]
         if not once:
             for state in self.timelines:
                 state.stream = self._stream(state.timeline)
-
-    def _backoff(self) -> Backoff:
-        return Backoff(self._config.retry_initial, self._config.retry_max, self._rng)
 
     def _stream(self, timeline: Timeline) -> LiveStream | None:
         if timeline.stream_path is None:

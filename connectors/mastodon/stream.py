@@ -11,30 +11,21 @@ from __future__ import annotations
 
 import http.client
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from connectors.mastodon.api import Api
 from connectors.mastodon.sse import SseEvent, parse_sse
 from connectors.metrics import ConnectorStats
 from connectors.runtime import Backoff, SourceError
+from connectors.runtime.streaming import NumberedStream
 
 log = logging.getLogger("brandpulse.mastodon")
 
 
-@dataclass(frozen=True)
-class Connection:
-    generation: int
-    opened: float
-    """``clock()`` when the server accepted the subscription."""
-
-
-class LiveStream:
-    """Keeps one subscription open, reconnecting with backoff; ``connection`` is None while
-    there is none."""
+class LiveStream(NumberedStream):
+    """Keeps one subscription open, reconnecting with the runtime's jittered backoff."""
 
     def __init__(
         self,
@@ -47,41 +38,22 @@ class LiveStream:
         stats: ConnectorStats,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        label = f"stream {path}"
+        super().__init__(label, thread=label, stats=stats, log=log, clock=clock)
         self.path = path
-        self.connection: Connection | None = None
         self.events: deque[tuple[int, SseEvent]] = deque()
-        self._api, self._params, self._timeout = api, params, timeout
-        self._backoff, self._stats, self._clock = backoff, stats, clock
-        self._generation = 0
-        self._thread = threading.Thread(target=self._run, name=f"stream {path}", daemon=True)
+        self._api, self._params, self._timeout, self._backoff = api, params, timeout, backoff
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:  # a daemon thread: it ends with the process
-            wait: float | None = None
-            try:
-                self._follow()
-                detail = "the server closed the stream"
-            except SourceError as exc:
-                self._stats.errors[exc.kind] += 1
-                detail, wait = str(exc), exc.wait
-            self.connection = None
-            self._stats.errors["stream_dropped"] += 1
-            delay = max(self._backoff.next_delay(), wait or 0.0)
-            log.warning("stream %s: %s; reconnecting in %.1f s", self.path, detail, delay)
-            time.sleep(delay)
+    def _delay(self, error: SourceError) -> float:
+        return max(self._backoff.next_delay(), error.wait or 0.0)
 
     def _follow(self) -> None:
         with self._api.stream(self.path, self._params, self._timeout) as response:
-            self._generation += 1
-            self.connection = Connection(self._generation, self._clock())
-            log.info("stream %s: connected", self.path)
+            generation = self._connected()
             try:
                 for event in parse_sse(response):
                     self._backoff.reset()
                     if event is not None:
-                        self.events.append((self._generation, event))
+                        self.events.append((generation, event))
             except (TimeoutError, OSError, http.client.HTTPException) as exc:
                 raise SourceError("timeout", f"silent or broken stream: {exc!r}") from None

@@ -37,7 +37,7 @@ from connectors.reddit.mapping import (
     item_event,
     things,
 )
-from connectors.runtime import Backoff, Poll, SourceError
+from connectors.runtime import ONCE_ATTEMPTS, Backoff, Poll, SourceError, backoff_factory
 
 PAGE_SIZE: Final = 100
 """Reddit's largest listing page."""
@@ -45,7 +45,6 @@ MAX_PAGES: Final = 10
 """Reddit serves about 1000 items of a listing; older ones cannot be paged to anyway."""
 OWN_CAPACITY: Final = 1000
 """Fullnames of the brand's newest posts and comments kept to recognise answers to them."""
-ONCE_ATTEMPTS: Final = 5
 T = TypeVar("T")
 log = logging.getLogger("brandpulse.reddit")
 
@@ -128,11 +127,9 @@ class RedditSource:
     ) -> None:
         self._config, self._api, self._stats = config, api, stats
         self._once, self._clock = once, clock
-        rng = rng or random.Random()
+        backoff = backoff_factory(config, rng)
         targets: list[Stream | Subscribers] = [*streams, *subscribers]
-        self.jobs = [
-            Job(target, Backoff(config.retry_initial, config.retry_max, rng)) for target in targets
-        ]
+        self.jobs = [Job(target, backoff()) for target in targets]
         self._own: dict[str, OwnItems] = {}
 
     def next_due(self) -> float:

@@ -21,9 +21,11 @@ from connectors.rss.feed import FeedError, parse_feed
 from connectors.rss.mapping import BrandMatcher, item_events
 from connectors.runtime import (
     HTTP_FAILURES,
+    ONCE_ATTEMPTS,
     Backoff,
     Poll,
     SourceError,
+    backoff_factory,
     http_failure,
     rate_limit_wait,
     read_body,
@@ -31,8 +33,6 @@ from connectors.runtime import (
 )
 
 MAX_FEED_BYTES: Final = 16 * 1024 * 1024
-ONCE_ATTEMPTS: Final = 5
-"""A one-shot run gives up on a feed after this many failed attempts."""
 log = logging.getLogger("brandpulse.rss")
 
 
@@ -76,11 +76,8 @@ class RssSource:
         self._stats = stats
         self._once = once
         self._clock = clock
-        rng = rng or random.Random()
-        self.feeds = [
-            FeedState(feed, Backoff(config.retry_initial, config.retry_max, rng))
-            for feed in config.feeds
-        ]
+        backoff = backoff_factory(config, rng)
+        self.feeds = [FeedState(feed, backoff()) for feed in config.feeds]
 
     def next_due(self) -> float:
         return min(feed.due for feed in self._pending())

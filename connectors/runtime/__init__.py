@@ -31,9 +31,10 @@ capacity when a source shows it again (``SEEN_CAPACITY`` keys, far more than a f
 Writing a connector
 -------------------
 Implement ``Source`` (``next_due``, ``poll``, ``done``): return events and new cursors, never
-publish or persist. Use ``Backoff`` and ``rate_limit_wait`` to schedule retries per stream,
-``require_env`` for credentials and ``redact_url`` for log lines, and hand the source to
-``run_connector``.
+publish or persist. Use ``backoff_factory`` (a ``Backoff`` per stream) and ``rate_limit_wait``
+to schedule retries per stream, ``ONCE_ATTEMPTS`` to end a one-shot run's retries,
+``connectors.runtime.streaming`` to follow a long-lived subscription, ``require_env`` for
+credentials and ``redact_url`` for log lines, and hand the source to ``run_connector``.
 """
 
 from connectors.runtime.checkpoint import Checkpoint, CheckpointStore, Cursors, SeenIds
@@ -41,10 +42,17 @@ from connectors.runtime.credentials import MissingCredential, redact_url, requir
 from connectors.runtime.failures import HTTP_FAILURES, SourceError, http_failure, read_body
 from connectors.runtime.ledger import event_key
 from connectors.runtime.loop import Poll, Runner, Source, run_connector, state_dir
-from connectors.runtime.retry import Backoff, rate_limit_wait, retry_after
+from connectors.runtime.retry import (
+    ONCE_ATTEMPTS,
+    Backoff,
+    backoff_factory,
+    rate_limit_wait,
+    retry_after,
+)
 
 __all__ = [
     "HTTP_FAILURES",
+    "ONCE_ATTEMPTS",
     "Backoff",
     "Checkpoint",
     "CheckpointStore",
@@ -55,6 +63,7 @@ __all__ = [
     "SeenIds",
     "Source",
     "SourceError",
+    "backoff_factory",
     "event_key",
     "http_failure",
     "rate_limit_wait",

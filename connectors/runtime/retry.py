@@ -8,12 +8,16 @@ tenth of the initial delay keeps an unlucky draw from turning into a busy loop.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Final, Protocol
 
 EPOCH_THRESHOLD: Final = 1_000_000_000.0
 """A reset header value above this is a Unix time; below it, a number of seconds from now."""
+ONCE_ATTEMPTS: Final = 5
+"""A one-shot run gives up on a resource (a feed, a stream, a count) after this many failed
+attempts in a row, so that it ends even while a platform is down."""
 
 
 class Headers(Protocol):
@@ -40,6 +44,23 @@ class Backoff:
 
     def reset(self) -> None:
         self.failures = 0
+
+
+class RetrySettings(Protocol):
+    """A connector's config section: the bounds of its retry delays."""
+
+    retry_initial: float
+    retry_max: float
+
+
+def backoff_factory(
+    settings: RetrySettings, rng: random.Random | None = None
+) -> Callable[[], Backoff]:
+    """Makes a ``Backoff`` per resource of a source, so each is retried on its own schedule, with
+    the section's bounds; all draw from one ``rng``, so that a test's seeded one decides every
+    delay."""
+    shared = rng or random.Random()
+    return lambda: Backoff(settings.retry_initial, settings.retry_max, shared)
 
 
 def retry_after(value: str, now: float) -> float | None:

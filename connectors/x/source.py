@@ -24,7 +24,7 @@ import msgspec
 from brandpulse.config import XConfig
 from brandpulse.contract import Event
 from connectors.metrics import ConnectorStats
-from connectors.runtime import Poll, SourceError
+from connectors.runtime import ONCE_ATTEMPTS, Poll, SourceError
 from connectors.x.api import XApi
 from connectors.x.backoff import XBackoff
 from connectors.x.mapping import (
@@ -59,7 +59,6 @@ SEARCH_WINDOW: Final = 7 * 86400.0 - 60.0
 margin keeps a cursor at the edge from crossing it while the request travels."""
 STREAM_TICK: Final = 0.25
 """Seconds between looks at the stream's queue: the latency the stream adds."""
-ONCE_ATTEMPTS: Final = 5
 log = logging.getLogger("brandpulse.x")
 
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import http.client
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
 from connectors.metrics import ConnectorStats
 from connectors.runtime import SourceError
+from connectors.runtime.streaming import CLOSED, NumberedStream
 from connectors.x.api import XApi
 from connectors.x.backoff import XBackoff
 
@@ -27,15 +26,11 @@ STREAM_PATH: Final = "/2/tweets/search/stream"
 log = logging.getLogger("brandpulse.x")
 
 
-@dataclass(frozen=True)
-class Connection:
-    generation: int
-    opened: float
-    """``clock()`` when the server accepted the connection."""
+class FilteredStream(NumberedStream):
+    """Keeps the stream open on X's reconnection schedule."""
 
-
-class FilteredStream:
-    """Keeps the stream open; ``connection`` is None while there is none."""
+    RECONNECTING: ClassVar[str] = "%s: %s; reconnecting in %.2f s"
+    """X's delays step by 250 ms, so they are logged to the hundredth."""
 
     def __init__(
         self,
@@ -47,43 +42,28 @@ class FilteredStream:
         stats: ConnectorStats,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.connection: Connection | None = None
+        super().__init__("stream", thread="x filtered stream", stats=stats, log=log, clock=clock)
         self.lines: deque[tuple[int, bytes]] = deque()
         self._api, self._params, self._stall_timeout = api, params, stall_timeout
-        self._backoff, self._stats, self._clock = backoff, stats, clock
-        self._generation = 0
-        self._thread = threading.Thread(target=self._run, name="x filtered stream", daemon=True)
+        self._backoff = backoff
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:  # a daemon thread: it ends with the process
-            try:
-                self._follow()
-                error = SourceError("stream_closed", "the server closed the stream")
-            except SourceError as exc:
-                error = exc
-            self.connection = None
-            self._stats.errors[error.kind] += 1
-            self._stats.errors["stream_dropped"] += 1
-            delay = self._backoff.next_delay(error)
-            log.warning("stream: %s; reconnecting in %.2f s", error.detail, delay)
-            time.sleep(delay)
+    def _delay(self, error: SourceError) -> float:
+        return self._backoff.next_delay(error)
 
     def _follow(self) -> None:
+        """Read the stream; a close by X is a ``stream_closed`` failure, counted and backed off
+        as a network error (X's schedule)."""
         with self._api.stream(STREAM_PATH, self._params, self._stall_timeout) as response:
-            self._generation += 1
-            self.connection = Connection(self._generation, self._clock())
-            log.info("stream: connected")
+            generation = self._connected()
             try:
                 for line in response:
                     self._backoff.reset()
                     if line.strip():  # else a keep-alive
-                        self.lines.append((self._generation, line))
+                        self.lines.append((generation, line))
             except TimeoutError:
                 raise SourceError(
                     "stalled", f"no data or keep-alive for {self._stall_timeout} s"
                 ) from None
             except (OSError, http.client.HTTPException) as exc:
                 raise SourceError("connection", f"broken stream: {exc!r}") from None
+        raise SourceError("stream_closed", CLOSED)

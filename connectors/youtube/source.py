@@ -33,7 +33,7 @@ import msgspec
 from brandpulse.config import YouTubeConfig
 from brandpulse.contract import Event
 from connectors.metrics import ConnectorStats
-from connectors.runtime import Backoff, Poll, SourceError
+from connectors.runtime import ONCE_ATTEMPTS, Backoff, Poll, SourceError, backoff_factory
 from connectors.youtube.api import Api, ApiError
 from connectors.youtube.mapping import (
     BrandChannel,
@@ -55,7 +55,6 @@ MAX_REPLY_PAGES: Final = 20
 CHANNELS_PER_CALL: Final = 50
 """``channels.list`` takes up to 50 ids at once."""
 REMEMBERED_THREADS: Final = 20_000
-ONCE_ATTEMPTS: Final = 5
 log = logging.getLogger("brandpulse.youtube")
 T = TypeVar("T")
 
@@ -143,7 +142,7 @@ class YouTubeSource:
     ) -> None:
         self._config, self._api, self._stats = config, api, stats
         self._once, self._clock = once, clock
-        self._rng = rng or random.Random()
+        self._backoff = backoff_factory(config, rng)
         self.streams = [StreamState(s, self._backoff()) for s in streams]
         self.subscribers = Subscribers(channels, self._backoff()) if channels else None
         self.paused_until = 0.0
@@ -152,9 +151,6 @@ class YouTubeSource:
         self._restored = False
         self._replies: OrderedDict[str, int] = OrderedDict()
         """Thread id -> the ``totalReplyCount`` its fetched replies cover."""
-
-    def _backoff(self) -> Backoff:
-        return Backoff(self._config.retry_initial, self._config.retry_max, self._rng)
 
     def next_due(self) -> float:
         dues = [s.due for s in self._streams()]

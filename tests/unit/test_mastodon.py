@@ -27,10 +27,11 @@ from connectors.mastodon.mapping import (
 )
 from connectors.mastodon.source import MastodonSource, Timeline, TimelineState
 from connectors.mastodon.sse import SseEvent, parse_sse
-from connectors.mastodon.stream import Connection, LiveStream
+from connectors.mastodon.stream import LiveStream
 from connectors.metrics import ConnectorStats
 from connectors.rss.mapping import BrandMatcher
 from connectors.runtime import rate_limit_wait
+from connectors.runtime.streaming import Connection
 
 ACME = BrandAccount("acme", "1", frozenset({"acme"}))
 T = "2026-11-25T14:03:07.250Z"

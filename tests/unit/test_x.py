@@ -5,12 +5,14 @@ reached it)."""
 
 from __future__ import annotations
 
+import http.client
+import io
 import json
 import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pytest
@@ -20,6 +22,7 @@ from brandpulse.contract import Author, Event, decode_event, encode_event
 from brandpulse.errors import UsageError
 from connectors.metrics import ConnectorStats
 from connectors.runtime import SourceError
+from connectors.runtime.streaming import Connection
 from connectors.x import source as source_module
 from connectors.x.api import Answer, XApi, x_rate_limit_wait
 from connectors.x.backoff import XBackoff
@@ -36,7 +39,7 @@ from connectors.x.mapping import (
 )
 from connectors.x.rules import Rule, ServerRule, build_rule, configured_rules, rule_diff, sync_rules
 from connectors.x.source import XSource
-from connectors.x.stream import Connection
+from connectors.x.stream import FilteredStream
 
 T = "2026-11-25T14:03:07.250Z"
 TIME = datetime(2026, 11, 25, 14, 3, 7, 250000, tzinfo=UTC)
@@ -375,3 +378,51 @@ def test_a_rules_cursor_moves_only_once_its_search_reached_it(
     assert api.calls[-1][2]["next_token"] == "p2" and api.calls[-1][2]["since_id"] == sid(200)
     assert [e.id for e in second.events] == [sid(298)]
     assert second.cursors == {"rule/acme": {"since_id": sid(300)}}
+
+
+class StreamApi(XApi):
+    """Opens the scripted connections in turn: lines to read to their end, or a failure."""
+
+    def __init__(self, connections: list[bytes | SourceError]) -> None:
+        super().__init__("http://unused", "token", 1.0)
+        self.connections = connections
+
+    def stream(
+        self, path: str, params: Sequence[tuple[str, str]], timeout: float
+    ) -> http.client.HTTPResponse:
+        connection = self.connections.pop(0)
+        if isinstance(connection, SourceError):
+            raise connection
+        return cast(http.client.HTTPResponse, io.BytesIO(connection))
+
+
+class Stop(Exception):
+    """Ends a reconnect loop run in the test's own thread."""
+
+
+class ScriptedStream(FilteredStream):
+    """The filtered stream's reconnect loop, waiting for nothing and ending when the script
+    has run out."""
+
+    def __init__(self, api: StreamApi, stats: ConnectorStats) -> None:
+        super().__init__(api, [], stall_timeout=1.0, backoff=XBackoff(XConfig()), stats=stats)
+        self.api = api
+
+    def _sleep(self, delay: float) -> None:
+        if not self.api.connections:
+            raise Stop
+
+
+def test_the_stream_counts_a_close_as_stream_closed_and_reconnects_on_xs_schedule(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stats = ConnectorStats("x")
+    api = StreamApi([line("1") + b"\r\n", SourceError("rate_limited", "HTTP 429", wait=90.0)])
+    stream = ScriptedStream(api, stats)
+    with pytest.raises(Stop):
+        stream._run()
+    assert [(n, json.loads(raw)["data"]["id"]) for n, raw in stream.lines] == [(1, "1")]
+    assert stream.connection is None
+    assert stats.errors == {"stream_closed": 1, "rate_limited": 1, "stream_dropped": 2}
+    assert "stream: the server closed the stream; reconnecting in 0.25 s" in caplog.text
+    assert "stream: HTTP 429; reconnecting in 90.00 s" in caplog.text
