@@ -136,7 +136,8 @@ class _Lane:
         self.admitted: dict[int, list[int]] = {}
         """Per minute after the closed one: the public's mentions admitted (held or applied),
         and the negative ones among them. Admitted events are never dropped, so these are
-        lower bounds of the counts the minutes close with (after a restore, of what came since).
+        lower bounds of the counts the minutes close with (after a restore, counted again from
+        the state: see ``BrandAnalytics._readmit``).
         """
         self.need: list[float] = [math.inf] * len(SPIKE_SIGNALS)
         """Per spike signal, the count with which the minute after the closed one opens an
@@ -164,6 +165,8 @@ class BrandAnalytics:
             for platform, handles in brand.accounts.items()
         }
         self.state = state or BrandState(evidence=EvidenceLog(settings.evidence_items))
+        for platform, platform_state in self.state.platforms.items():
+            platform_state.reorder.lateness = settings.lateness(platform)  # config changed since?
         self.latest: dict[tuple[str, str], WindowRecord] = {}
         """The newest record per (platform, window), for the metrics exporter."""
         self._lanes: dict[str, _Lane] = {}
@@ -173,7 +176,8 @@ class BrandAnalytics:
         """Whether to warn of spike alerts before their minute closes (``Output.early``)."""
         self._scored: dict[int, tuple[float, str]] = {}
         """Sentiment of mentions scored at admission, by ``id`` of the held event, so that
-        ``_apply_voice`` scores each text once (empty after a restore: it scores them then)."""
+        ``_apply_voice`` scores each text once (after a restore, held mentions are scored again
+        as their lane is made: see ``_readmit``)."""
 
     # -- events in ----------------------------------------------------------------------------
 
@@ -181,7 +185,7 @@ class BrandAnalytics:
         when = (event.time - EPOCH).total_seconds()
         lane = self._lanes.get(event.platform)
         if lane is None:
-            lane = self._new_lane(event.platform, when)
+            lane = self._new_lane(event.platform, when, out)
         if when < self._floor:
             self._late(event, out)
             return
@@ -204,7 +208,7 @@ class BrandAnalytics:
         platforms = self.state.platforms
         newest: float | None = None
         for platform in sorted(platforms):
-            lane = self._lane(platform)
+            lane = self._lane(platform, out)
             for when, ready in lane.reorder.drain():
                 self._apply(lane, when, ready, out)
             seen = lane.reorder.newest
@@ -214,7 +218,7 @@ class BrandAnalytics:
             return
         final = newest + MINUTE
         for platform in sorted(platforms):
-            self._advance_platform(self._lane(platform), final, out)
+            self._advance_platform(self._lane(platform, out), final, out)
         self._close_all_through(math.floor(final) // MINUTE - 1, out)
         for lane in self._lanes.values():
             lane.all_check = lane.next_check = -math.inf
@@ -340,7 +344,7 @@ class BrandAnalytics:
                 lane.own_due = min(lane.own_due, deadline)
                 lane.next_check = min(lane.next_check, deadline)
 
-    def _new_lane(self, platform: str, when: float) -> _Lane:
+    def _new_lane(self, platform: str, when: float, out: Output) -> _Lane:
         """The lane of a platform's first event since this object was made (or restored).
 
         The platform's state is made on its first event ever, which also starts its clock of
@@ -358,13 +362,15 @@ class BrandAnalytics:
                 closed = max(closed, state.closed_minute)
             settings = self.settings
             state.platforms[platform] = PlatformState(
-                reorder=ReorderBuffer(settings.allowed_lateness),
+                reorder=ReorderBuffer(settings.lateness(platform)),
                 response=ResponseTracker(settings.sla_seconds, settings.max_open_seconds),
                 closed_minute=closed,
             )
-        return self._lane(platform)
+        return self._lane(platform, out)
 
-    def _lane(self, platform: str) -> _Lane:
+    def _lane(self, platform: str, out: Output) -> _Lane:
+        """The platform's lane, made from its state the first time it is asked for (which may
+        warn, into ``out``, of the alert its next minute opens: see ``_readmit``)."""
         lane = self._lanes.get(platform)
         if lane is None:
             state = self.state.platforms[platform]
@@ -373,7 +379,27 @@ class BrandAnalytics:
             )
             if self._early and state.closed_minute is not None:
                 lane.need = self._opening_counts(platform, state.closed_minute + 1)
+                self._readmit(lane, state.closed_minute, out)
         return lane
+
+    def _readmit(self, lane: _Lane, closed: int, out: Output) -> None:
+        """Count again what the platform admitted after its ``closed`` minute, as it was counted
+        as it came: a lane made after a restore would otherwise count those minutes from
+        nothing, and warn late of a burst that began before the crash, or not at all.
+
+        What was applied is in the buckets of the open minutes (the public's mentions, and the
+        negative ones by label, exactly as ``_admit_mention`` counts them); what is still held
+        is admitted again. The next minute may then have reached its opening count already.
+        """
+        for minute, bucket in lane.series.buckets.items():
+            if minute > closed:
+                lane.admitted[minute] = [bucket[signals.COUNTED_SIGNALS[s]] for s in SPIKE_SIGNALS]
+        for when, event in lane.reorder.held():
+            if event.kind == "mention":
+                self._admit_mention(lane, when, event, out)
+        counts = lane.admitted.get(closed + 1)
+        if counts is not None:
+            self._check_early(lane, closed + 1, counts, out)
 
     def _opening_counts(self, platform: str, minute: int) -> list[float]:
         """Per spike signal, the count with which the platform's ``minute`` opens an alert."""
@@ -430,9 +456,8 @@ class BrandAnalytics:
 
     def _watermarks(self) -> dict[str, float]:
         """Each platform's watermark (platforms with no event held or applied yet have none)."""
-        lateness = self.settings.allowed_lateness
         return {
-            platform: state.reorder.newest - lateness
+            platform: state.reorder.newest - state.reorder.lateness
             for platform, state in self.state.platforms.items()
             if state.reorder.newest is not None
         }
@@ -483,7 +508,7 @@ class BrandAnalytics:
             platform_state = state.platforms[platform]
             if platform_state.closed_minute is not None and platform_state.closed_minute >= last:
                 continue
-            lane = self._lane(platform)
+            lane = self._lane(platform, out)
             for when, ready in lane.reorder.release_until(before):
                 self._apply(lane, when, ready, out)
             if lane.response.next_due() <= before:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TypeAlias
 
 import msgspec
@@ -103,6 +103,14 @@ class ReorderBuffer(msgspec.Struct):
         if self.older_times and self.older_times[-1] > watermark:
             return ()
         return self._take_in_order(watermark)
+
+    def held(self) -> Iterator[Timed]:
+        """Every held event with its time, in no particular order, and still held: for what is
+        derived from the held events and not kept with them (made again after a restore)."""
+        for entry in self.heap:
+            yield entry[0], entry[4]
+        yield from zip(self.older_times, self.older, strict=True)
+        yield from zip(self.newer_times, self.newer, strict=True)
 
     def drain(self) -> list[Timed]:
         """Everything held, oldest first: for the end of a finite input."""

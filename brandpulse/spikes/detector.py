@@ -143,6 +143,8 @@ class SpikeDetector:
             raise ValueError(
                 f"need a finite bucket start and count >= 0: {bucket_start}, {observed}"
             )
+        # Floats, as a snapshot restores them: state saved before and after a restore is equal.
+        bucket_start, observed = float(bucket_start), float(observed)
         steps = [(start, 0.0) for start in self._missing_before(bucket_start)]
         steps.append((bucket_start, observed))
         return [transition for start, count in steps if (transition := self._step(start, count))]
