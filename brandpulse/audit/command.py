@@ -65,7 +65,7 @@ def _replay(config: Config, options: AuditOptions, folder: Path) -> ReplaySummar
     however slow a platform); the audit cuts at ``--end``."""
     span = options.span
     settings = config.analytics
-    lateness = timedelta(seconds=settings.allowed_lateness + settings.idle_after)
+    lateness = timedelta(seconds=settings.longest_lateness() + settings.idle_after)
     reading = TimeRange(span.start, span.end + lateness + CLOSING_MARGIN, span.warmup)
     if options.archive is None:
         source = kafka_source(config, reading)

@@ -349,6 +349,50 @@ def test_a_streaming_platform_is_not_held_back_by_a_slower_one_but_all_is() -> N
     assert ends["all"] == ends["blog"]
 
 
+def _closed_through(analytics: Analytics, events: list[Event]) -> dict[str, datetime]:
+    """Per platform, the end of the last 1-minute record ``events`` closed."""
+    ends: dict[str, datetime] = {}
+    for record in analytics.process(events).windows:
+        if record.window == "1m":
+            ends[record.platform] = max(ends.get(record.platform, START), record.end)
+    return ends
+
+
+def _with_lateness(**lateness: float) -> Analytics:
+    config = Config()
+    settings = msgspec.structs.replace(config.analytics, platform_lateness=lateness)
+    return Analytics(config.brands, settings, QUICK, default_scorer())
+
+
+def test_a_platform_with_a_shorter_lateness_closes_its_minutes_sooner() -> None:
+    """``platform_lateness``: X (15 s) closes each minute 15 s after its end, Mastodon keeps
+    the default 60 s; an X mention 20 s behind the newest is late, a Mastodon one is not. A
+    restored state takes the lateness of the config it is restored under."""
+    events = [
+        _mention(platform, f"{platform}{second}", START.timestamp() + second)
+        for second in range(300)
+        for platform in ("x", "mastodon")
+    ]
+    analytics = _with_lateness(x=15.0)
+    ends = _closed_through(analytics, events)
+    assert ends["x"] == START + timedelta(seconds=240)  # newest 299 s - 15 s
+    assert ends["mastodon"] == START + timedelta(seconds=180)  # newest 299 s - 60 s
+    older = [_mention(p, f"{p}-old", START.timestamp() + 279) for p in ("x", "mastodon")]
+    assert analytics.process(older).late == 1
+    assert analytics.brands["acme"].state.late == {"x": 1}
+
+    default = engine()
+    default.process(events)
+    restored = _with_lateness(x=15.0)
+    restored.load(
+        msgspec.msgpack.decode(
+            msgspec.msgpack.encode(default.save(default.brands)), type=dict[str, BrandSnapshot]
+        )
+    )
+    more = [_mention("x", "x320", START.timestamp() + 320)]
+    assert _closed_through(restored, more)["x"] == START + timedelta(seconds=300)  # 320 - 15
+
+
 def test_a_silent_platform_stops_holding_all_back_and_its_old_items_are_late() -> None:
     """A blog heard from in the first 5 minutes, then silent: once it is ``idle_after`` (900 s)
     behind X, "all" moves on with X alone. When the blog wakes up with items from minutes

@@ -148,3 +148,17 @@ def test_the_worker_warns_early_as_configured(early: bool, tmp_path: Path) -> No
     config = load_config(env={"BRANDPULSE_ALERTING__EARLY_WARNINGS": str(early).lower()})
     app = faust.App("config-test", broker="kafka://127.0.0.1:1", datadir=str(tmp_path))
     assert Runtime(config, app).analytics.early is early
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('{"twitter": 15}', r"platform_lateness: unknown platform\(s\) \['twitter'\]"),
+        ('{"x": -1}', r"Expected `float` >= 0.0 - at `\$.analytics.platform_lateness\[...\]`"),
+    ],
+)
+def test_a_platform_lateness_names_a_platform_and_is_not_negative(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(env={"BRANDPULSE_ANALYTICS__PLATFORM_LATENESS": value})
+    good = load_config(env={"BRANDPULSE_ANALYTICS__PLATFORM_LATENESS": '{"x": 15}'})
+    assert (good.analytics.lateness("x"), good.analytics.lateness("reddit")) == (15.0, 60.0)
