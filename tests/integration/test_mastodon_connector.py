@@ -288,6 +288,10 @@ def test_sigkill_while_statuses_arrive_leaves_each_on_the_topic_exactly_once(
     mastodon = mastodon_env(isolated, tmp_path, fake, full=False)
     fake.add(status(1000, "acme first", FAN))
     log = tmp_path / "mastodon.log"
+    # A first start reads only the newest page (no backlog): one run sets the cursor first, so
+    # that a slow start on a busy machine cannot be killed before it has one.
+    with mastodon.running(log):
+        eventually(mastodon.events, bool, timeout=30)
     kill_repeatedly(
         lambda: mastodon.start(log),
         4,
