@@ -223,7 +223,22 @@ BRAND_OVERVIEW: Final = BoardSpec(
                     ],
                     kind="stat",
                     thresholds=((None, GREEN), (1, RED)),
-                    span=24,
+                    span=16,
+                ),
+                PanelSpec(
+                    "Early warnings (24 h)",
+                    "Spike alerts pushed to Alertmanager before their minute closed, judged on "
+                    "the mentions admitted so far (README: Early warnings).",
+                    "short",
+                    [
+                        Query(
+                            f"sum by (brand, platform, signal) "
+                            f"(increase(brandpulse_early_alerts_total{{{SERIES}}}[24h]))",
+                            "{{brand}} / {{platform}} {{signal}}",
+                        )
+                    ],
+                    kind="stat",
+                    span=8,
                 ),
             ],
         ),
