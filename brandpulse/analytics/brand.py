@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 
 import msgspec
 
@@ -93,6 +93,25 @@ class BrandState(msgspec.Struct):
     sla_alerts: dict[str, AlertRecord] = msgspec.field(default_factory=dict)
 
 
+class _Early:
+    """What early warnings of one series (a platform's, or ``all``) need between closes.
+
+    Not state: counted again from the state after a restore (``BrandAnalytics.readmit``).
+    """
+
+    __slots__ = ("admitted", "need", "platform")
+
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self.admitted: dict[int, list[int]] = {}
+        """Per minute after the series' closed one: the public's mentions admitted (held or
+        applied), and the negative ones among them. Admitted events are never dropped, so
+        these are lower bounds of the counts the minutes close with."""
+        self.need: list[float] = [math.inf] * len(SPIKE_SIGNALS)
+        """Per spike signal, the count with which the minute after the closed one opens an
+        alert (``inf``: it cannot, or its early warning went out)."""
+
+
 class _Lane:
     """What ``process`` and ``_apply`` need of one platform, found with one lookup: its state,
     reorder buffer, series and care tracker, the brand's handles there (None: no accounts),
@@ -103,12 +122,11 @@ class _Lane:
     """
 
     __slots__ = (
-        "admitted",
         "all_check",
         "bucket",
+        "early",
         "handles",
         "minute",
-        "need",
         "next_check",
         "own_due",
         "platform",
@@ -133,15 +151,7 @@ class _Lane:
         """The platform's watermark at which ``all`` may move on (see ``_advance_all``)."""
         self.next_check = -math.inf
         """The smaller of the two: one comparison per event."""
-        self.admitted: dict[int, list[int]] = {}
-        """Per minute after the closed one: the public's mentions admitted (held or applied),
-        and the negative ones among them. Admitted events are never dropped, so these are
-        lower bounds of the counts the minutes close with (after a restore, counted again from
-        the state: see ``BrandAnalytics._readmit``).
-        """
-        self.need: list[float] = [math.inf] * len(SPIKE_SIGNALS)
-        """Per spike signal, the count with which the minute after the closed one opens an
-        alert (``inf``: it cannot, or its early warning went out)."""
+        self.early = _Early(platform)
 
 
 class BrandAnalytics:
@@ -177,7 +187,10 @@ class BrandAnalytics:
         self._scored: dict[int, tuple[float, str]] = {}
         """Sentiment of mentions scored at admission, by ``id`` of the held event, so that
         ``_apply_voice`` scores each text once (after a restore, held mentions are scored again
-        as their lane is made: see ``_readmit``)."""
+        by ``readmit``)."""
+        self._all = _Early(ALL_PLATFORMS)
+        if early and self.state.closed_minute is not None:
+            self._all.need = self._opening_counts(ALL_PLATFORMS, self.state.closed_minute + 1)
 
     # -- events in ----------------------------------------------------------------------------
 
@@ -185,7 +198,7 @@ class BrandAnalytics:
         when = (event.time - EPOCH).total_seconds()
         lane = self._lanes.get(event.platform)
         if lane is None:
-            lane = self._new_lane(event.platform, when, out)
+            lane = self._new_lane(event.platform, when)
         if when < self._floor:
             self._late(event, out)
             return
@@ -208,7 +221,7 @@ class BrandAnalytics:
         platforms = self.state.platforms
         newest: float | None = None
         for platform in sorted(platforms):
-            lane = self._lane(platform, out)
+            lane = self._lane(platform)
             for when, ready in lane.reorder.drain():
                 self._apply(lane, when, ready, out)
             seen = lane.reorder.newest
@@ -218,7 +231,7 @@ class BrandAnalytics:
             return
         final = newest + MINUTE
         for platform in sorted(platforms):
-            self._advance_platform(self._lane(platform, out), final, out)
+            self._advance_platform(self._lane(platform), final, out)
         self._close_all_through(math.floor(final) // MINUTE - 1, out)
         for lane in self._lanes.values():
             lane.all_check = lane.next_check = -math.inf
@@ -252,38 +265,57 @@ class BrandAnalytics:
         out.late += 1
 
     def _admit_mention(self, lane: _Lane, when: float, event: Event, out: Output) -> None:
-        """Count an admitted mention for its minute's early warning, as ``_apply`` and
-        ``_apply_voice`` will count it: the public's only, negative by its text's label."""
+        """Count an admitted mention for its minute's early warnings, of its platform and of
+        ``all``, as ``_apply`` and ``_apply_voice`` will count it: the public's only, negative
+        by its text's label. (A platform's closed minute is never before ``all``'s.)"""
         if self.is_brand(event):
             return
         minute = math.floor(when) // MINUTE
         closed = lane.state.closed_minute
         if closed is None or minute <= closed:
             return
-        counts = lane.admitted.get(minute)
-        if counts is None:
-            counts = lane.admitted[minute] = [0, 0]
-        counts[0] += 1
+        negative = 0
         text = event.text
         if text:
             scored = self._scored[id(event)] = self._score(text, event.lang)
-            if scored[1] == "negative":
-                counts[1] += 1
-        if minute == closed + 1:
-            self._check_early(lane, minute, counts, out)
+            negative = int(scored[1] == "negative")
+        self._count(lane.early, closed, minute, [1, negative], out)
+        everything = cast(int, self.state.closed_minute)  # set, and not after ``closed``
+        self._count(self._all, everything, minute, [1, negative], out)
 
-    def _check_early(self, lane: _Lane, minute: int, counts: list[int], out: Output) -> None:
-        """Warn once per spike signal whose admitted count of ``minute`` (the platform's next to
+    def _count(
+        self, early: _Early, closed: int, minute: int, counts: list[int], out: Output
+    ) -> None:
+        """Add ``counts`` (per spike signal) to the series' admitted ones of ``minute``."""
+        admitted = early.admitted.get(minute)
+        if admitted is None:
+            admitted = early.admitted[minute] = list(counts)
+        else:
+            for index, count in enumerate(counts):
+                admitted[index] += count
+        if minute == closed + 1:
+            self._check_early(early, minute, admitted, out)
+
+    def _check_early(self, early: _Early, minute: int, counts: list[int], out: Output) -> None:
+        """Warn once per spike signal whose admitted count of ``minute`` (the series' next to
         close) reached the count that opens its alert."""
-        need = lane.need
+        need = early.need
         for index, signal in enumerate(SPIKE_SIGNALS):
             if counts[index] >= need[index]:
                 need[index] = math.inf
                 out.early.append(
                     self.spikes.early(
-                        self.brand.name, lane.platform, signal, minute * MINUTE, counts[index]
+                        self.brand.name, early.platform, signal, minute * MINUTE, counts[index]
                     )
                 )
+
+    def _advance_early(self, early: _Early, minute: int, out: Output) -> None:
+        """The series closed ``minute``: its detectors' state for the next one is final now."""
+        early.admitted.pop(minute, None)
+        early.need = self._opening_counts(early.platform, minute + 1)
+        counts = early.admitted.get(minute + 1)
+        if counts is not None:
+            self._check_early(early, minute + 1, counts, out)
 
     def _apply(self, lane: _Lane, when: float, event: Event, out: Output) -> None:
         """Count ``event`` in its minute, score the public's texts, and track answers.
@@ -344,7 +376,7 @@ class BrandAnalytics:
                 lane.own_due = min(lane.own_due, deadline)
                 lane.next_check = min(lane.next_check, deadline)
 
-    def _new_lane(self, platform: str, when: float, out: Output) -> _Lane:
+    def _new_lane(self, platform: str, when: float) -> _Lane:
         """The lane of a platform's first event since this object was made (or restored).
 
         The platform's state is made on its first event ever, which also starts its clock of
@@ -366,11 +398,10 @@ class BrandAnalytics:
                 response=ResponseTracker(settings.sla_seconds, settings.max_open_seconds),
                 closed_minute=closed,
             )
-        return self._lane(platform, out)
+        return self._lane(platform)
 
-    def _lane(self, platform: str, out: Output) -> _Lane:
-        """The platform's lane, made from its state the first time it is asked for (which may
-        warn, into ``out``, of the alert its next minute opens: see ``_readmit``)."""
+    def _lane(self, platform: str) -> _Lane:
+        """The platform's lane, made from its state the first time it is asked for."""
         lane = self._lanes.get(platform)
         if lane is None:
             state = self.state.platforms[platform]
@@ -378,28 +409,38 @@ class BrandAnalytics:
                 platform, state, self.handles.get(platform) or None
             )
             if self._early and state.closed_minute is not None:
-                lane.need = self._opening_counts(platform, state.closed_minute + 1)
-                self._readmit(lane, state.closed_minute, out)
+                lane.early.need = self._opening_counts(platform, state.closed_minute + 1)
         return lane
 
-    def _readmit(self, lane: _Lane, closed: int, out: Output) -> None:
-        """Count again what the platform admitted after its ``closed`` minute, as it was counted
-        as it came: a lane made after a restore would otherwise count those minutes from
-        nothing, and warn late of a burst that began before the crash, or not at all.
+    def readmit(self, out: Output) -> None:
+        """After a restore: count again what each platform, and ``all``, admitted after its
+        closed minute, as it was counted as it came, and warn into ``out`` of the alerts whose
+        counts reached their opening counts already. Without this the counts of the open
+        minutes would start from nothing, and a burst that began before a crash be warned of
+        late, or not at all.
 
         What was applied is in the buckets of the open minutes (the public's mentions, and the
         negative ones by label, exactly as ``_admit_mention`` counts them); what is still held
-        is admitted again. The next minute may then have reached its opening count already.
+        is admitted again.
         """
-        for minute, bucket in lane.series.buckets.items():
-            if minute > closed:
-                lane.admitted[minute] = [bucket[signals.COUNTED_SIGNALS[s]] for s in SPIKE_SIGNALS]
-        for when, event in lane.reorder.held():
-            if event.kind == "mention":
-                self._admit_mention(lane, when, event, out)
-        counts = lane.admitted.get(closed + 1)
-        if counts is not None:
-            self._check_early(lane, closed + 1, counts, out)
+        everything = self.state.closed_minute
+        if not self._early or everything is None:
+            return
+        for platform in sorted(self.state.platforms):
+            lane = self._lane(platform)
+            closed = lane.state.closed_minute
+            if closed is None:
+                continue
+            for minute in sorted(lane.series.buckets):
+                bucket = lane.series.buckets[minute]
+                counts = [bucket[signals.COUNTED_SIGNALS[s]] for s in SPIKE_SIGNALS]
+                if minute > closed:
+                    self._count(lane.early, closed, minute, counts, out)
+                if minute > everything:
+                    self._count(self._all, everything, minute, counts, out)
+            for when, event in lane.reorder.held():
+                if event.kind == "mention":
+                    self._admit_mention(lane, when, event, out)
 
     def _opening_counts(self, platform: str, minute: int) -> list[float]:
         """Per spike signal, the count with which the platform's ``minute`` opens an alert."""
@@ -508,7 +549,7 @@ class BrandAnalytics:
             platform_state = state.platforms[platform]
             if platform_state.closed_minute is not None and platform_state.closed_minute >= last:
                 continue
-            lane = self._lane(platform, out)
+            lane = self._lane(platform)
             for when, ready in lane.reorder.release_until(before):
                 self._apply(lane, when, ready, out)
             if lane.response.next_due() <= before:
@@ -544,12 +585,8 @@ class BrandAnalytics:
         bucket = series.buckets.get(minute) or signals.empty()
         series.close(minute)
         self._detect(lane.platform, minute, bucket, out)
-        if self._early:  # the detectors' state for the next minute is final now
-            lane.admitted.pop(minute, None)
-            lane.need = self._opening_counts(lane.platform, minute + 1)
-            counts = lane.admitted.get(minute + 1)
-            if counts is not None:
-                self._check_early(lane, minute + 1, counts, out)
+        if self._early:
+            self._advance_early(lane.early, minute, out)
         if not series.is_idle() or series.follower_minutes:
             end = minute + 1
             self._emit(lane.platform, end, _time(end * MINUTE), series, out, followed=[series])
@@ -572,6 +609,8 @@ class BrandAnalytics:
         if platforms:
             end = minute + 1
             self._detect(ALL_PLATFORMS, minute, totals, out)
+            if self._early:
+                self._advance_early(self._all, minute, out)
             self._emit(ALL_PLATFORMS, end, _time(end * MINUTE), total, out, followed=platforms)
         state.evidence.forget(minute - self.settings.evidence_minutes)
 

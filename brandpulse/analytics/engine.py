@@ -36,6 +36,9 @@ class Analytics:
         self.scorer = scorer
         self.configs = {brand.name: brand for brand in brands}
         self.brands: dict[str, BrandAnalytics] = {}
+        self._readmitted = Output()
+        """Early warnings found due when brands were restored: they go out with the next
+        ``process`` (see ``BrandAnalytics.readmit``)."""
 
     def brand(self, name: str) -> BrandAnalytics:
         found = self.brands.get(name)
@@ -51,6 +54,9 @@ class Analytics:
 
     def process(self, events: Iterable[Event], out: Output | None = None) -> Output:
         out = out or Output()
+        if self._readmitted.early:
+            out.early += self._readmitted.early
+            self._readmitted.early = []
         brands = self.brands
         for event in events:
             analytics = brands.get(event.brand)
@@ -85,6 +91,7 @@ class Analytics:
                     brand.state,
                     early=self.early,
                 )
+                self.brands[name].readmit(self._readmitted)
 
     def forget(self, names: Iterable[str]) -> None:
         for name in names:
