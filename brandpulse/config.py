@@ -59,7 +59,7 @@ class AlertingConfig(Section):
     push: bool = True
     early_warnings: bool = True
     """Push a spike alert as soon as its minute's admitted count reaches the count that opens
-    it, up to ``analytics.allowed_lateness`` before the minute closes (README: Early warnings)."""
+    it, up to the platform's allowed lateness before the minute closes (README: Early warnings)."""
     resend_interval: float = 60.0
     """Firing alerts are pushed again this often, so Alertmanager keeps them active."""
     webhook_url: str = "http://127.0.0.1:5001/alerts"

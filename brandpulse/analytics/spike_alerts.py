@@ -84,7 +84,7 @@ class SpikeAlerts:
         severity, expected = detector.opening_severity(bucket_start, observed)
         end = bucket_start + self.settings.bucket_seconds
         return EarlyAlert(
-            id=f"{brand}:{platform}:{signal}:{int(end)}",
+            id=_alert_id(brand, platform, signal, end),
             brand=brand,
             platform=platform,
             signal=signal,
@@ -107,7 +107,7 @@ class SpikeAlerts:
         at = datetime.fromtimestamp(transition.at, UTC)
         opened = self.firing[key].opened_at if key in self.firing else at
         record = AlertRecord(
-            id=f"{brand}:{platform}:{signal}:{int(opened.timestamp())}",
+            id=_alert_id(brand, platform, signal, opened.timestamp()),
             brand=brand,
             platform=platform,
             signal=signal,
@@ -128,6 +128,11 @@ class SpikeAlerts:
 
     def to_state(self) -> SpikeState:
         return SpikeState({key: d.to_state() for key, d in self.detectors.items()}, self.firing)
+
+
+def _alert_id(brand: str, platform: str, signal: str, opened: float) -> str:
+    """One id for an alert, from its opening to its close, and for its early warning."""
+    return f"{brand}:{platform}:{signal}:{int(opened)}"
 
 
 def _summary(brand: str, platform: str, signal: str, observed: float, expected: float) -> str:
